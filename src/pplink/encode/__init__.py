@@ -1,0 +1,157 @@
+"""Encoding: standardised records -> keyed tokens and hardened Bloom filters (data-holder zone).
+
+The functions here need the project secret; nothing downstream does.
+
+Example:
+    >>> import pandas as pd, pplink
+    >>> mapping = pplink.Mapping.from_dict({"version": 1,
+    ...     "source": {"name": "demo", "record_id": "id"},
+    ...     "fields": {"full_name": {"column": "naam", "parser": "full_name"},
+    ...                "birth_date": {"column": "geb", "parser": "date", "format": "dd-mm-yyyy"}}})
+    >>> raw = pd.DataFrame({"id": ["1", "2"], "naam": ["Jan van den Berg", "Piet"], "geb": ["17-05-1980", "31-02-1980"]})
+    >>> result = pplink.encode(raw, mapping=mapping, secret=pplink.Secret.generate())
+    >>> result.encoded.n_records, len(result.issues)
+    (2, 1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping as AbcMapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pplink.encode.encoder import Encoder
+from pplink.encoded import EncodedDataset
+from pplink.keys import Secret
+from pplink.mapping import ISSUE_COLUMNS, Mapping, standardize_frame
+from pplink.schema import Schema, default_schema
+
+__all__ = ["Encoder", "EncodeResult", "encode", "encode_records", "encode_file"]
+
+
+@dataclass
+class EncodeResult:
+    """What :func:`encode` returns: the encodings and the issues report.
+
+    ``issues`` has one row per rejected row (``action == "rejected"``) and per field that was set to
+    missing (``action == "field_set_missing"``), with the 1-based data row number and the reason.
+    Every input row is either in ``encoded`` or rejected in ``issues``.
+    """
+
+    encoded: EncodedDataset
+    issues: pd.DataFrame
+    n_input: int
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        return self.issues[self.issues["action"] == "rejected"].reset_index(drop=True)
+
+    @property
+    def n_rejected(self) -> int:
+        return int((self.issues["action"] == "rejected").sum())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The encodings as a DataFrame (see :meth:`EncodedDataset.to_pandas`)."""
+        return self.encoded.to_pandas()
+
+
+def encode_records(
+    records: pd.DataFrame | Iterable[AbcMapping[str, str | None]],
+    *,
+    ids: Sequence[str],
+    schema: Schema | None = None,
+    secret: Secret,
+    source: str = "records",
+) -> EncodedDataset:
+    """Encode records whose logical fields are already standardised.
+
+    Example:
+        >>> import pplink
+        >>> ds = encode_records([{"bsn": "123456782"}, {"surname": "jansen"}], ids=["a", "b"],
+        ...                     secret=pplink.Secret.generate())
+        >>> ds.token_present["bsn"].tolist()
+        [True, False]
+    """
+    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records), dtype=object)
+    encoder = Encoder(schema or default_schema(), secret)
+    return encoder.encode_frame(frame.reset_index(drop=True), list(ids), source=source)
+
+
+def _chunks(source: pd.DataFrame | str | os.PathLike[str], mapping: Mapping, chunksize: int) -> Iterable[pd.DataFrame]:
+    if isinstance(source, pd.DataFrame):
+        for start in range(0, max(len(source), 1), chunksize):
+            yield source.iloc[start : start + chunksize].reset_index(drop=True)
+        return
+    from pplink.io import iter_source
+
+    yield from iter_source(source, delimiter=mapping.delimiter, encoding=mapping.encoding, chunksize=chunksize)
+
+
+def encode_file(
+    source: pd.DataFrame | str | os.PathLike[str],
+    *,
+    mapping: Mapping,
+    secret: Secret,
+    schema: Schema | None = None,
+    chunksize: int = 200_000,
+    on_chunk: Callable[[EncodedDataset, pd.DataFrame], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int, pd.DataFrame]:
+    """Stream a source through standardisation and encoding, chunk by chunk.
+
+    Each encoded chunk is handed to ``on_chunk(encoded, issues)``; returns
+    ``(n_input, n_encoded, issues)``. Memory is bounded by ``chunksize``.
+    """
+    encoder = Encoder(schema or default_schema(), secret)
+    seen: dict[str, int] = {}
+    row = 1
+    n_input = n_encoded = 0
+    issue_parts: list[pd.DataFrame] = []
+    for chunk in _chunks(source, mapping, chunksize):
+        std = standardize_frame(chunk, mapping, first_row=row, seen_ids=seen)
+        encoded = encoder.encode_frame(std.fields, std.record_ids, attributes=std.attributes, source=mapping.name)
+        if on_chunk is not None:
+            on_chunk(encoded, std.issues)
+        issue_parts.append(std.issues)
+        row += len(chunk)
+        n_input += len(chunk)
+        n_encoded += encoded.n_records
+        if progress is not None:
+            progress(len(chunk))
+    issues = (
+        pd.concat(issue_parts, ignore_index=True) if issue_parts else pd.DataFrame(columns=ISSUE_COLUMNS)
+    )
+    return n_input, n_encoded, issues
+
+
+def encode(
+    source: pd.DataFrame | str | os.PathLike[str],
+    *,
+    mapping: Mapping | str | os.PathLike[str],
+    secret: Secret,
+    schema: Schema | str | os.PathLike[str] | None = None,
+    chunksize: int = 200_000,
+) -> EncodeResult:
+    """Standardise and encode a source (a raw DataFrame of strings, or a CSV path) in memory.
+
+    ``mapping`` and ``schema`` may be objects or paths to TOML files; the default schema is
+    ``nl-person``. For files larger than memory use ``pplink encode`` / :func:`encode_file`.
+    """
+    from pplink.mapping import load_mapping
+    from pplink.schema import load_schema
+
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    if schema is not None and not isinstance(schema, Schema):
+        schema = load_schema(schema)
+    parts: list[EncodedDataset] = []
+    n_input, _, issues = encode_file(
+        source, mapping=mapping, secret=secret, schema=schema, chunksize=chunksize,
+        on_chunk=lambda enc, _issues: parts.append(enc),
+    )
+    encoded = EncodedDataset.concat(parts) if parts else None
+    assert encoded is not None
+    return EncodeResult(encoded=encoded, issues=issues, n_input=n_input)
+

@@ -1,0 +1,374 @@
+"""The encoding schema: which fields are encoded how, and with which hardening.
+
+A schema is declarative (TOML), versioned and fingerprinted. Two encoded files can only be
+linked when their schema fingerprints (and key fingerprints) are equal. The fingerprint is the
+SHA-256 of the schema's canonical JSON form, so formatting and comments do not matter but every
+setting does.
+
+Example:
+    >>> schema = default_schema()
+    >>> schema.name
+    'nl-person'
+    >>> len(schema.fingerprint)
+    64
+    >>> Schema.from_dict(schema.to_dict()).fingerprint == schema.fingerprint
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pplink.errors import ConfigError
+
+__all__ = [
+    "BloomField",
+    "TokenSpec",
+    "Hardening",
+    "Schema",
+    "default_schema",
+    "load_schema",
+    "SCHEMA_VERSION",
+]
+
+SCHEMA_VERSION = 1
+Tokenizer = Literal["qgram", "exact"]
+_TOKENIZERS = ("qgram", "exact")
+_MAX_BITS = 1 << 16
+
+
+@dataclass(frozen=True)
+class BloomField:
+    """How one logical field is turned into Bloom-filter bits.
+
+    ``clk_k`` hash positions per token go into the record-level CLK (0 = not in the CLK; the
+    relative ``clk_k`` values are the field weights). ``bits``/``k`` define the field's own
+    Bloom filter (``bits = 0``: none). ``positional`` q-grams carry their position, which suits
+    fixed-layout values such as dates.
+
+    Example:
+        >>> BloomField("surname", q=2, clk_k=20, bits=256, k=20).tokens_for("berg")
+        ['_b', 'be', 'er', 'rg', 'g_']
+    """
+
+    name: str
+    tokenizer: Tokenizer = "qgram"
+    q: int = 2
+    positional: bool = False
+    padded: bool = True
+    clk_k: int = 10
+    bits: int = 256
+    k: int = 20
+
+    def tokens_for(self, value: str) -> list[str]:
+        """Split a normalised value into the tokens that get hashed.
+
+        Example:
+            >>> BloomField("d", positional=True, padded=False).tokens_for("1980")
+            ['0:19', '1:98', '2:80']
+        """
+        if self.tokenizer == "exact":
+            return [value]
+        text = f"_{value}_" if self.padded else value
+        q = self.q
+        if len(text) < q:
+            grams = [text] if text else []
+        else:
+            grams = [text[i : i + q] for i in range(len(text) - q + 1)]
+        if self.positional:
+            return [f"{i}:{g}" for i, g in enumerate(grams)]
+        return grams
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """A keyed HMAC token over one or more fields (an exact match key).
+
+    The token is missing when any of ``fields`` is missing; ``optional`` fields count as empty
+    when missing. ``household = True`` marks the token that identifies an address/household.
+
+    Example:
+        >>> TokenSpec("address", ("postcode", "house_number"), ("house_number_addition",), True).all_fields
+        ('postcode', 'house_number', 'house_number_addition')
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    household: bool = False
+
+    @property
+    def all_fields(self) -> tuple[str, ...]:
+        return self.fields + self.optional
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Hardening applied to every Bloom filter (CLK and per-field), in this order.
+
+    * ``salt``: ``"field"`` or ``"field:year"``; the hashing of every token is keyed with that
+      field's value too, so equal q-grams of people with different salt values set unrelated
+      bits (defends frequency and pattern attacks; costs recall when the salt field has errors).
+    * ``balance``: append the complement and permute with a keyed permutation, so every filter
+      has exactly half its bits set (defends attacks that use bit counts; doubles the length).
+    * ``xor_fold``: XOR the two halves (halves the length; adds ambiguity to every bit).
+    * ``diffusion``: ``t`` > 0 replaces the filter by ``diffusion_bits`` bits (default: same
+      length), each the XOR of ``t`` keyed-randomly chosen input bits (Armknecht, Heng &
+      Schnell, PoPETs 2023); defends similarity-graph and pattern attacks.
+
+    Example:
+        >>> Hardening(balance=True).output_bits(1024)
+        2048
+        >>> Hardening(xor_fold=True, diffusion=5).output_bits(1024)
+        512
+    """
+
+    salt: str = ""
+    balance: bool = False
+    xor_fold: bool = False
+    diffusion: int = 0
+    diffusion_bits: int = 0
+
+    @property
+    def salt_field(self) -> str | None:
+        return self.salt.split(":", 1)[0] if self.salt else None
+
+    def salt_value(self, value: str | None) -> str:
+        """The salt for one record, from the salt field's normalised value ('' if missing).
+
+        Example:
+            >>> Hardening(salt="birth_date:year").salt_value("1980-05-17")
+            '1980'
+        """
+        if not self.salt or value is None:
+            return ""
+        if self.salt.endswith(":year"):
+            return value[:4]
+        return value
+
+    def output_bits(self, bits: int) -> int:
+        """Length of a filter of ``bits`` bits after hardening."""
+        if self.balance:
+            bits *= 2
+        if self.xor_fold:
+            bits //= 2
+        if self.diffusion:
+            bits = self.diffusion_bits or bits
+        return bits
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.salt or self.balance or self.xor_fold or self.diffusion)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A complete encoding schema. Load one with :func:`load_schema` or :func:`default_schema`."""
+
+    name: str
+    fields: tuple[BloomField, ...]
+    tokens: tuple[TokenSpec, ...] = ()
+    clk_bits: int = 1024
+    hardening: Hardening = field(default_factory=Hardening)
+    project: str = "default"
+    version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def clk_fields(self) -> tuple[BloomField, ...]:
+        return tuple(f for f in self.fields if f.clk_k > 0)
+
+    @property
+    def filter_fields(self) -> tuple[BloomField, ...]:
+        return tuple(f for f in self.fields if f.bits > 0)
+
+    @property
+    def household_token(self) -> TokenSpec | None:
+        return next((t for t in self.tokens if t.household), None)
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        """Every logical field the schema reads, in a stable order."""
+        names: list[str] = [f.name for f in self.fields]
+        for t in self.tokens:
+            names.extend(t.all_fields)
+        if self.hardening.salt_field:
+            names.append(self.hardening.salt_field)
+        return tuple(dict.fromkeys(names))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical dictionary form (what the fingerprint is computed over)."""
+        return {
+            "version": self.version,
+            "name": self.name,
+            "project": self.project,
+            "clk": {"bits": self.clk_bits},
+            "fields": {f.name: {k: v for k, v in asdict(f).items() if k != "name"} for f in self.fields},
+            "tokens": {
+                t.name: {"fields": list(t.fields), "optional": list(t.optional), "household": t.household}
+                for t in self.tokens
+            },
+            "hardening": asdict(self.hardening),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the canonical JSON form."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "schema") -> Schema:
+        """Build a schema from its dictionary (TOML) form, with clear errors.
+
+        Example:
+            >>> Schema.from_dict({"version": 1, "name": "x", "fields": {"a": {"qq": 1}}})
+            Traceback (most recent call last):
+            ...
+            pplink.errors.ConfigError: schema: field 'a' has unknown setting(s) qq; ...
+        """
+        data = dict(data)
+        version = data.pop("version", None)
+        if version != SCHEMA_VERSION:
+            raise ConfigError(f"{source}: 'version' must be {SCHEMA_VERSION} (found {version!r})")
+        name = _take(data, "name", str, source)
+        project = data.pop("project", "default")
+        if not isinstance(project, str) or not project:
+            raise ConfigError(f"{source}: 'project' must be a non-empty string")
+        clk = data.pop("clk", {}) or {}
+        if not isinstance(clk, dict) or set(clk) - {"bits"}:
+            raise ConfigError(f"{source}: [clk] accepts only 'bits'")
+        clk_bits = clk.get("bits", 1024)
+        raw_fields = data.pop("fields", None)
+        if not isinstance(raw_fields, dict) or not raw_fields:
+            raise ConfigError(f"{source}: at least one [fields.NAME] table is required")
+        allowed = set(BloomField.__dataclass_fields__) - {"name"}
+        fields_: list[BloomField] = []
+        for fname, spec in raw_fields.items():
+            if not isinstance(spec, dict):
+                raise ConfigError(f"{source}: [fields.{fname}] must be a table")
+            unknown = set(spec) - allowed
+            if unknown:
+                raise ConfigError(
+                    f"{source}: field {fname!r} has unknown setting(s) {', '.join(sorted(unknown))}; "
+                    f"allowed: {', '.join(sorted(allowed))}"
+                )
+            fields_.append(BloomField(name=fname, **spec))
+        tokens: list[TokenSpec] = []
+        for tname, spec in (data.pop("tokens", {}) or {}).items():
+            if not isinstance(spec, dict) or set(spec) - {"fields", "optional", "household"}:
+                raise ConfigError(f"{source}: [tokens.{tname}] accepts 'fields', 'optional', 'household'")
+            tokens.append(
+                TokenSpec(
+                    name=tname,
+                    fields=tuple(spec.get("fields", ())),
+                    optional=tuple(spec.get("optional", ())),
+                    household=bool(spec.get("household", False)),
+                )
+            )
+        hard = data.pop("hardening", {}) or {}
+        hallowed = set(Hardening.__dataclass_fields__)
+        if not isinstance(hard, dict) or set(hard) - hallowed:
+            raise ConfigError(f"{source}: [hardening] accepts only {', '.join(sorted(hallowed))}")
+        if data:
+            raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(data))}")
+        try:
+            return cls(
+                name=name,
+                project=project,
+                clk_bits=clk_bits,
+                fields=tuple(fields_),
+                tokens=tuple(tokens),
+                hardening=Hardening(**hard),
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        except TypeError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+
+def _take(data: dict[str, Any], key: str, typ: type, source: str) -> Any:
+    value = data.pop(key, None)
+    if not isinstance(value, typ) or (isinstance(value, str) and not value):
+        raise ConfigError(f"{source}: {key!r} is required and must be a {typ.__name__}")
+    return value
+
+
+def _validate(s: Schema) -> None:
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise ConfigError(msg)
+
+    need(isinstance(s.clk_bits, int) and 64 <= s.clk_bits <= _MAX_BITS and s.clk_bits % 64 == 0,
+         f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {s.clk_bits!r})")
+    names = [f.name for f in s.fields]
+    need(len(names) == len(set(names)), "field names must be unique")
+    h = s.hardening
+    for f in s.fields:
+        need(f.tokenizer in _TOKENIZERS, f"field {f.name!r}: tokenizer must be one of {_TOKENIZERS}")
+        need(isinstance(f.q, int) and 1 <= f.q <= 8, f"field {f.name!r}: q must be an integer 1..8")
+        need(isinstance(f.clk_k, int) and 0 <= f.clk_k <= 200, f"field {f.name!r}: clk_k must be 0..200")
+        need(isinstance(f.k, int) and 1 <= f.k <= 200, f"field {f.name!r}: k must be 1..200")
+        need(isinstance(f.bits, int) and 0 <= f.bits <= _MAX_BITS and f.bits % 64 == 0,
+             f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS}")
+        need(f.clk_k > 0 or f.bits > 0, f"field {f.name!r} is neither in the CLK (clk_k) nor has its own filter (bits)")
+    need(bool(s.clk_fields) or bool(s.filter_fields) or bool(s.tokens), "the schema encodes nothing")
+    for t in s.tokens:
+        need(bool(t.fields), f"token {t.name!r} needs at least one field in 'fields'")
+        need(len(set(t.all_fields)) == len(t.all_fields), f"token {t.name!r} lists a field twice")
+    need(sum(t.household for t in s.tokens) <= 1, "at most one token may be the household token")
+    need(isinstance(h.diffusion, int) and 0 <= h.diffusion <= 64, "hardening.diffusion (t) must be 0..64")
+    need(isinstance(h.diffusion_bits, int) and h.diffusion_bits >= 0 and h.diffusion_bits % 64 == 0,
+         "hardening.diffusion_bits must be 0 (same length) or a multiple of 64")
+    need(not h.diffusion_bits or h.diffusion > 0, "hardening.diffusion_bits needs diffusion > 0")
+    need(not h.salt or h.salt.count(":") == 0 or h.salt.endswith(":year"),
+         "hardening.salt must be 'FIELD' or 'FIELD:year'")
+    if h.xor_fold:
+        for bits in [s.clk_bits] * bool(s.clk_fields) + [f.bits for f in s.filter_fields]:
+            folded = bits * (2 if h.balance else 1)
+            need(folded % 128 == 0, "xor_fold needs filter lengths that are multiples of 128 bits")
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Load a schema TOML file; errors name the file and the setting.
+
+    Example:
+        >>> load_schema("no/such/file.toml")
+        Traceback (most recent call last):
+        ...
+        pplink.errors.ConfigError: schema file no/such/file.toml does not exist
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"schema file {p} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"schema file {p} is not valid TOML: {exc}") from None
+    return Schema.from_dict(data, source=f"schema file {p}")
+
+
+def default_schema(name: str = "nl-person") -> Schema:
+    """One of the schemas shipped with pplink: ``nl-person`` (Dutch person records).
+
+    Example:
+        >>> "bsn" in [t.name for t in default_schema().tokens]
+        True
+    """
+    try:
+        ref = resources.files("pplink") / "data" / "schemas" / f"{name}.toml"
+        data = tomllib.loads(ref.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no built-in schema named {name!r}") from None
+    return Schema.from_dict(data, source=f"built-in schema {name}")
