@@ -22,7 +22,7 @@ import pandas as pd
 from pplink import __version__
 from pplink.encode.bloom import TokenHasher, encode_field, words_for
 from pplink.encode.harden import _diffuse, balance, diffusion_taps, xor_fold
-from pplink.encode.tokens import TOKEN_BYTES, hmac_tokens
+from pplink.encode.tokens import hmac_token_array
 from pplink.encoded import EncodedDataset, EncodingMetadata
 from pplink.keys import Secret
 from pplink.schema import Schema
@@ -148,17 +148,10 @@ class Encoder:
         tokens: dict[str, np.ndarray] = {}
         token_present: dict[str, np.ndarray] = {}
         for t in schema.tokens:
-            cols = [column(c) for c in t.all_fields]
-            rows = list(zip(*cols, strict=True)) if cols else []
-            toks = hmac_tokens(self._token_keys[t.name], rows, required=len(t.fields))
-            mask = np.array([tok is not None for tok in toks], dtype=bool)
-            buf = np.zeros((n, TOKEN_BYTES), dtype=np.uint8)
-            if mask.any():
-                buf[mask] = np.frombuffer(b"".join(tok for tok in toks if tok is not None), dtype=np.uint8).reshape(
-                    -1, TOKEN_BYTES
-                )
-            tokens[t.name] = buf
-            token_present[t.name] = mask
+            cols = [pd.Series(column(c), dtype=object) for c in t.all_fields]
+            tokens[t.name], token_present[t.name] = hmac_token_array(
+                self._token_keys[t.name], cols, required=len(t.fields)
+            )
 
         attrs = attributes.reset_index(drop=True) if attributes is not None else pd.DataFrame(index=range(n))
         return EncodedDataset(
