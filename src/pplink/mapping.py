@@ -46,10 +46,10 @@ def get_parser(name: str) -> Any:
     return _get(name)
 
 
-def validate_options(spec: Any, options: dict[str, Any]) -> None:
+def validate_options(spec: Any, options: dict[str, Any]) -> dict[str, Any]:
     from pplink.standardize.parsers import validate_options as _validate
 
-    _validate(spec, options)
+    return _validate(spec, options)
 
 
 _ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "iso-8859-1", "cp1252", "utf-16")
@@ -136,7 +136,7 @@ class Mapping:
                 raise ConfigError(f"{origin}: [fields.{target}] needs 'parser'")
             try:
                 pspec = get_parser(parser)
-                validate_options(pspec, spec)
+                spec = validate_options(pspec, spec)
             except ConfigError as exc:
                 raise ConfigError(f"{origin}: [fields.{target}]: {exc}") from None
             fields_.append(FieldMapping(target=target, column=column, parser=parser, options=spec))
@@ -157,7 +157,11 @@ class Mapping:
         outputs: dict[str, str] = {}
         for f in mapping.fields:
             for out in f.outputs:
-                if out in outputs:
+                # A field may come both from its own column and split off another one (a
+                # particle column plus surnames that sometimes carry the particle inline):
+                # allowed once, and the field's own column wins where it has a value.
+                explicit = out in (f.target, outputs.get(out))
+                if out in outputs and not explicit:
                     raise ConfigError(
                         f"{origin}: logical field {out!r} is produced by both [fields.{outputs[out]}] and [fields.{f.target}]"
                     )
@@ -287,6 +291,10 @@ def standardize_frame(
             # empty cell: "known none" for particle/addition columns of their own, else missing
             lookup[-1] = empty_default if fm.target == name else None
             col[:] = lookup[codes]  # code -1 picks the trailing "empty cell" entry
+            if name in out:
+                own, derived = (col, out[name]) if fm.target == name else (out[name], col)
+                use_derived = np.array([v is None or v == "" for v in own]) & np.array([bool(v) for v in derived])
+                col = np.where(use_derived, derived, own)
             out[name] = col
         failed_codes = np.array([isinstance(r, str) for r in results] + [False], dtype=bool)
         failed = failed_codes[codes]

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+import pplink
+from pplink.cli import main
+
+MAPPING = """
+version = 1
+[source]
+name = "wmo"
+record_id = "client_id"
+delimiter = ";"
+[fields.first_name]
+column = "voornaam"
+parser = "name"
+[fields.surname]
+column = "achternaam"
+parser = "surname"
+[fields.birth_date]
+column = "geboortedatum"
+parser = "date"
+[fields.bsn]
+column = "bsn"
+parser = "bsn"
+[attributes]
+service = "voorziening"
+"""
+CSV = (
+    "client_id;voornaam;achternaam;geboortedatum;bsn;voorziening\n"
+    "1;Jan;van den Berg;1980-05-17;123456782;huishoudelijke hulp\n"
+    "2;Piet;Jansen;1980-13-01;111222333;vervoer\n"
+    "2;Klaas;Smit;1970-01-01;;vervoer\n"
+)
+
+
+@pytest.fixture()
+def source(tmp_path):
+    (tmp_path / "wmo.csv").write_text(CSV, encoding="utf-8")
+    (tmp_path / "wmo.toml").write_text(MAPPING, encoding="utf-8")
+    return tmp_path
+
+
+def run(capsys, *argv):
+    code = main(list(map(str, argv)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keygen_encode_inspect(source, capsys, monkeypatch):
+    monkeypatch.delenv("PPLINK_SECRET", raising=False)
+    key = source / "project.key"
+    code, out, _ = run(capsys, "keygen", "-o", key)
+    assert code == 0 and stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    secret_text = key.read_text().strip()
+    assert secret_text not in out
+
+    out_path = source / "wmo.parquet"
+    code, out, err = run(capsys, "encode", source / "wmo.csv", "--mapping", source / "wmo.toml",
+                         "--secret-file", key, "-o", out_path)
+    assert code == 0, err
+    assert "3 rows read, 2 encoded, 1 rejected, 1 fields set to missing" in out
+    rejects = pd.read_csv(source / "wmo.rejects.csv")
+    assert rejects[rejects.action == "rejected"].row.tolist() == [3]
+    ds = pplink.read_encoded(out_path)
+    assert ds.record_ids.tolist() == ["1", "2"]
+    assert ds.attributes["service"].tolist() == ["huishoudelijke hulp", "vervoer"]
+
+    code, out, _ = run(capsys, "inspect", out_path, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["n_records"] == 2
+    assert report["metadata"]["key_fingerprint"] == pplink.load_secret(key).fingerprint(project="default")
+    for text in (secret_text, "Berg", "123456782"):
+        assert text.lower() not in out.lower()
+
+
+def test_secret_from_environment(source, capsys, monkeypatch, secret):
+    monkeypatch.setenv("PPLINK_SECRET", secret.to_text())
+    code, _, err = run(capsys, "encode", source / "wmo.csv", "--mapping", source / "wmo.toml", "-o", source / "o.parquet")
+    assert code == 0, err
+
+
+def test_secret_on_command_line_is_refused_without_echo(source, capsys):
+    code, out, err = run(capsys, "encode", source / "wmo.csv", "--mapping", source / "wmo.toml",
+                         "--secret", "hunter2hunter2hunter2hunter2", "-o", source / "o.parquet")
+    assert code == 2
+    assert "never accepted as command-line arguments" in err
+    assert "hunter2" not in out + err
+    assert not (source / "o.parquet").exists()
+
+
+def test_missing_secret_is_a_clear_error(source, capsys, monkeypatch):
+    monkeypatch.delenv("PPLINK_SECRET", raising=False)
+    code, _, err = run(capsys, "encode", source / "wmo.csv", "--mapping", source / "wmo.toml", "-o", source / "o.parquet")
+    assert code == 2 and "PPLINK_SECRET" in err and "Traceback" not in err
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(source, capsys, secret_file):
+    (source / "bad.csv").write_bytes(b"client_id;voornaam\n1;Jan\x00\n")
+    code, _, err = run(capsys, "encode", source / "bad.csv", "--mapping", source / "wmo.toml",
+                       "--secret-file", secret_file, "-o", source / "o.parquet")
+    assert code == 2 and "NUL byte" in err and "Traceback" not in err
+    assert not (source / "o.parquet").exists()
+
+
+def test_inspect_rejects_non_pplink_file(tmp_path, capsys):
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(path)
+    code, _, err = run(capsys, "inspect", path)
+    assert code == 2 and "not written by `pplink encode`" in err
