@@ -9,10 +9,11 @@ Example:
     >>> m = Mapping.from_dict({
     ...     "version": 1,
     ...     "source": {"name": "wmo", "record_id": "id"},
-    ...     "fields": {"postcode": {"column": "pc", "parser": "postcode"}},
+    ...     "fields": {"postcode": {"column": "pc", "parser": "postcode"},
+    ...                "surname": {"column": "naam", "parser": "surname"}},
     ... })
     >>> import pandas as pd
-    >>> std = standardize_frame(pd.DataFrame({"id": ["1", "2"], "pc": ["1234 ab", "0123AB"]}), m)
+    >>> std = standardize_frame(pd.DataFrame({"id": ["1", "2"], "pc": ["1234 ab", "0123AB"], "naam": ["Smit", "Bos"]}), m)
     >>> std.fields["postcode"].tolist()
     ['1234AB', None]
     >>> std.issues[["row", "field", "action"]].values.tolist()
@@ -211,15 +212,11 @@ class Standardized:
 
 def _clean(col: pd.Series) -> np.ndarray:
     """Strip cells; empty and NaN become None."""
-    values = col.astype(object).to_numpy()
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out[i] = None
-        else:
-            s = str(v).strip()
-            out[i] = s or None
-    return out
+    s = col.astype(object)
+    missing = s.isna().to_numpy()
+    stripped = s.where(~missing, "").astype(str).str.strip().to_numpy(dtype=object)
+    stripped[missing | (stripped == "")] = None
+    return stripped
 
 
 def standardize_frame(
