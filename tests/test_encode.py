@@ -181,3 +181,43 @@ def test_vectorised_tokenisation_equals_reference(values, q, positional, padded,
     assert off1.tolist() == off2.tolist()
     # ids are assigned in different orders; compare the hashed positions instead
     assert np.array_equal(h1.table[ids1], h2.table[ids2])
+
+
+def test_rows_are_written_in_keyed_order_not_input_order(secret):
+    mapping = pplink.Mapping.from_dict({
+        "version": 1, "source": {"name": "s", "record_id": "id"},
+        "fields": {"surname": {"column": "naam", "parser": "surname"}}})
+    raw = pd.DataFrame({"id": [f"r{i:03d}" for i in range(200)], "naam": sorted(f"naam{i}" for i in range(200))})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = pplink.encode(raw, mapping=mapping, secret=secret).encoded
+        again = pplink.encode(raw.sample(frac=1, random_state=3), mapping=mapping, secret=secret).encoded
+    assert first.record_ids.tolist() != raw["id"].tolist()  # input order is not kept
+    assert first.record_ids.tolist() == again.record_ids.tolist()  # deterministic, whatever the input order
+    assert np.array_equal(first.clk, again.clk)
+
+
+def test_typos_between_mapping_and_schema_are_flagged(secret):
+    from pplink.encode import UnusedFieldWarning
+
+    mapping = pplink.Mapping.from_dict({
+        "version": 1, "source": {"name": "s", "record_id": "id"},
+        "fields": {"birthdate": {"column": "geb", "parser": "date"}, "surname": {"column": "n", "parser": "surname"}}})
+    raw = pd.DataFrame({"id": ["1"], "geb": ["1980-01-01"], "n": ["Smit"]})
+    with pytest.warns(UnusedFieldWarning, match="birthdate"):
+        pplink.encode(raw, mapping=mapping, secret=secret)
+    salted = hardened(salt="birth_date:year")
+    with pytest.raises(pplink.ConfigError, match="salts with field 'birth_date'"):
+        pplink.encode(raw, mapping=mapping, secret=secret, schema=salted)
+
+
+def test_encoder_and_hashers_refuse_pickling(secret):
+    import pickle
+
+    enc = pplink.Encoder(SCHEMA, secret)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(enc)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(next(iter(enc._field_hashers.values())))

@@ -166,3 +166,14 @@ def test_missing_file_and_directory(tmp_path):
 def test_values_are_never_converted(tmp_path):
     df = read_source(write(tmp_path, b"id,bsn,pc\n007,012345672,NA\n"))
     assert df.iloc[0].tolist() == ["007", "012345672", "NA"]
+
+
+def test_short_lines_are_refused_not_padded(tmp_path):
+    p = write(tmp_path, b"id,naam,pc\n1,Jan,7511AB\n2,Piet\n")
+    with pytest.raises(InputError, match="line 3 has 2 fields"):
+        read_source(p)
+
+
+def test_quoted_multiline_field_is_fine(tmp_path):
+    p = write(tmp_path, b'id,naam\n1,"Jan\nde Vries"\n2,Piet\n')
+    assert read_source(p)["naam"].tolist() == ["Jan\nde Vries", "Piet"]

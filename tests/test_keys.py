@@ -89,3 +89,11 @@ def test_fingerprint_identifies_without_revealing(secret, other_secret):
     assert fp != other_secret.fingerprint(project="default")
     assert fp not in secret.to_text()
     assert fingerprints_equal(fp, fp) and not fingerprints_equal(fp, fp[:-1] + "0")
+
+
+def test_passphrases_are_stretched_before_use():
+    phrase = "correct horse battery staple, Enschede 2026!"
+    stretched = pplink.Secret.from_text(phrase)
+    raw = pplink.Secret(phrase.encode())
+    assert stretched.fingerprint(project="p") != raw.fingerprint(project="p")
+    assert stretched == pplink.Secret.from_text(phrase)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,7 +99,7 @@ def test_very_long_value_is_reported_not_crashing():
         ({"source": {"name": "x", "record_id": "id", "encoding": "ebcdic"}}, "encoding"),
         (
             {"fields": {"full_name": {"column": "a", "parser": "full_name"}, "surname": {"column": "b", "parser": "surname"}}},
-            "produced by both",
+            "produced by more than one",
         ),
     ],
 )
@@ -131,3 +132,59 @@ def test_particle_column_and_inline_particle_merge():
     std = standardize_frame(df, Mapping.from_dict(spec))
     assert std.fields["particle"].tolist() == ["van den", "van", ""]
     assert std.fields["surname"].tolist() == ["berg", "dijk", "smit"]
+
+
+def test_overlap_validation_does_not_depend_on_order():
+    fields = {
+        "particle": {"column": "tv", "parser": "particle"},
+        "surname": {"column": "achternaam", "parser": "surname"},
+        "full_name": {"column": "naam", "parser": "full_name"},
+    }
+    for order in (["surname", "particle", "full_name"], ["particle", "surname", "full_name"]):
+        spec = dict(BASE, fields={k: fields[k] for k in order})
+        with pytest.raises(ConfigError, match="more than one"):
+            Mapping.from_dict(spec)
+
+
+def test_identifying_columns_cannot_travel_in_clear():
+    with pytest.raises(ConfigError, match="record_id column"):
+        Mapping.from_dict(dict(BASE, source={"name": "x", "record_id": "naam"}))
+    with pytest.raises(ConfigError, match="attribute"):
+        Mapping.from_dict(dict(BASE, attributes={"service": "hulp", "who": "naam"}))
+
+
+def test_bsn_like_record_ids_are_refused():
+    from pplink.datasets._bsn import generate_bsns
+
+    ids = generate_bsns(np.random.default_rng(1), 40)
+    with pytest.raises(ConfigError, match="looks like BSNs"):
+        standardize_frame(frame(dossier=list(ids), naam=["Jan de Vries"] * 40), Mapping.from_dict(BASE))
+
+
+def test_missing_header_is_not_echoed():
+    df = pd.DataFrame([["W0001", "123456782", "Jan", "01-02-2010", "7511AB", "1", "x"]],
+                      columns=["W0001", "123456782", "Jan", "01-02-2010", "7511AB", "1", "x"])
+    with pytest.raises(ConfigError) as info:
+        standardize_frame(df, Mapping.from_dict(BASE))
+    assert "123456782" not in str(info.value) and "Jan'" not in str(info.value)
+    assert "header line" in str(info.value)
+
+
+def test_header_only_with_merged_fields():
+    spec = {
+        "version": 1,
+        "source": {"name": "wmo", "record_id": "id"},
+        "fields": {
+            "particle": {"column": "tv", "parser": "particle"},
+            "surname": {"column": "achternaam", "parser": "surname"},
+        },
+    }
+    std = standardize_frame(pd.DataFrame(columns=["id", "achternaam", "tv"]), Mapping.from_dict(spec))
+    assert std.n_input == 0 and len(std.record_ids) == 0
+
+
+def test_long_record_ids_and_attributes_are_reported():
+    std = standardize_frame(frame(dossier=["x" * 2000, "2"], hulp=["a", "b" * 2000]), Mapping.from_dict(BASE))
+    assert std.record_ids.tolist() == ["2"]
+    assert set(std.issues.action) == {"rejected", "field_set_missing"}
+    assert std.attributes["service"].tolist() == [None]

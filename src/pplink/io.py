@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -147,6 +148,32 @@ def _check_bytes(path: Path, encoding: str) -> str:
     return enc
 
 
+def _check_field_counts(path: Path, delimiter: str, encoding: str) -> None:
+    """Refuse lines whose number of fields differs from the header's (pandas would silently pad
+    short lines with missing values)."""
+    bad: list[tuple[int, int]] = []
+    with open(path, newline="", encoding=encoding) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            expected = len(header)
+            for row in reader:
+                if row and len(row) != expected:
+                    bad.append((reader.line_num, len(row)))
+                    if len(bad) >= 5:
+                        break
+        except csv.Error as exc:
+            raise InputError(f"{path}: line {reader.line_num}: malformed CSV ({exc}); check the quoting") from None
+    if bad:
+        where = "; ".join(f"line {line} has {n} fields" for line, n in bad)
+        raise InputError(
+            f"{path}: the header has {expected} fields but {where}{' (first 5 shown)' if len(bad) == 5 else ''}; "
+            f"check the delimiter ({delimiter!r} per the mapping) and the quoting of those lines"
+        )
+
+
 def iter_source(
     path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = "utf-8", chunksize: int = 200_000
 ) -> Iterator[pd.DataFrame]:
@@ -156,6 +183,8 @@ def iter_source(
     """
     p = Path(path)
     enc = _check_bytes(p, encoding)
+    _check_field_counts(p, delimiter, enc)
+    reader = None
     try:
         reader = pd.read_csv(
             p,
@@ -182,11 +211,14 @@ def iter_source(
         raise InputError(f"{p}: file has no header line (it is empty or only blank lines)") from None
     except pd.errors.ParserError as exc:
         raise InputError(
-            f"{p}: cannot parse CSV: {exc}. Check the delimiter ({delimiter!r} per the mapping), quoting and the "
+            f"{p}: cannot parse CSV: {str(exc).strip()}. Check the delimiter ({delimiter!r} per the mapping), quoting and the "
             "number of fields on that line"
         ) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not valid {enc} text ({exc.reason}); set the right encoding in the mapping") from None
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 def read_source(path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import logging
 import os
 import secrets as _secrets
 import stat
@@ -44,8 +43,6 @@ __all__ = [
     "write_secret_file",
     "fingerprints_equal",
 ]
-
-log = logging.getLogger(__name__)
 
 SECRET_ENV_VAR = "PPLINK_SECRET"
 _PREFIX = "pplink-secret-v1:"
@@ -121,7 +118,9 @@ class Secret:
                 f"{_MIN_PASSPHRASE_CHARS} characters with {_MIN_DISTINCT_CHARS} different ones; "
                 "generate a strong one with `pplink keygen -o FILE`"
             )
-        return cls(text.encode("utf-8"))
+        # Every encoded file carries a key fingerprint, so a guessable passphrase could be
+        # tested offline. Stretch it with scrypt (memory-hard) before it becomes key material.
+        return cls(_stretch_passphrase(text))
 
     def to_text(self) -> str:
         """The text form written by ``pplink keygen`` (handle with care: this IS the secret)."""
@@ -174,6 +173,13 @@ class Secret:
 
     def __reduce__(self) -> object:
         raise TypeError("Secret objects cannot be pickled; pass the secret file path instead")
+
+
+def _stretch_passphrase(text: str) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    kdf = Scrypt(salt=b"pplink/v1/passphrase", length=32, n=2**15, r=8, p=1)
+    return kdf.derive(text.encode("utf-8"))
 
 
 def _check_strength(material: bytes) -> None:
@@ -230,7 +236,6 @@ def load_secret(path: str | os.PathLike[str] | None = None, *, env: str = SECRET
                 f"restrict it with `chmod 600 {p}`"
             )
             warnings.warn(msg, SecretPermissionWarning, stacklevel=2)
-            log.warning(msg)
         return Secret.from_text(raw)
     value = os.environ.get(env)
     if value is None:

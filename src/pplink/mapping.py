@@ -155,18 +155,31 @@ class Mapping:
             encoding=str(encoding).lower(),
             strict=strict,
         )
-        outputs: dict[str, str] = {}
+        producers: dict[str, list[str]] = {}
         for f in mapping.fields:
             for out in f.outputs:
-                # A field may come both from its own column and split off another one (a
-                # particle column plus surnames that sometimes carry the particle inline):
-                # allowed once, and the field's own column wins where it has a value.
-                explicit = out in (f.target, outputs.get(out))
-                if out in outputs and not explicit:
-                    raise ConfigError(
-                        f"{origin}: logical field {out!r} is produced by both [fields.{outputs[out]}] and [fields.{f.target}]"
-                    )
-                outputs[out] = f.target
+                producers.setdefault(out, []).append(f.target)
+        for out, targets in producers.items():
+            # A field may come both from its own column and split off another one (a particle
+            # column plus surnames that sometimes carry the particle inline): allowed for two
+            # producers when one is the field's own column, which wins where it has a value.
+            if len(targets) > 1 and not (len(targets) == 2 and out in targets):
+                raise ConfigError(
+                    f"{origin}: logical field {out!r} is produced by more than one table "
+                    f"({', '.join(f'[fields.{t}]' for t in targets)}); keep one, or one plus the field's own column"
+                )
+        identifying = {f.column for f in mapping.fields}
+        if mapping.record_id in identifying:
+            raise ConfigError(
+                f"{origin}: record_id column {mapping.record_id!r} is also mapped as an identifying field; "
+                "use a pseudonymous record id (a client or dossier number), never a BSN or name"
+            )
+        leaked = sorted(name for name, col in mapping.attributes.items() if col in identifying)
+        if leaked:
+            raise ConfigError(
+                f"{origin}: attribute(s) {', '.join(leaked)} name identifying columns that are mapped as fields; "
+                "attributes travel unencoded and must be pseudonymous"
+            )
         return mapping
 
 
@@ -188,6 +201,22 @@ def load_mapping(path: str | Path) -> Mapping:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"mapping file {p} is not valid TOML: {exc}") from None
     return Mapping.from_dict(data, origin=f"mapping file {p}")
+
+
+def _refuse_bsn_like_ids(ids: np.ndarray, mapping: Mapping) -> None:
+    """Record ids travel in clear text: refuse a column that mostly holds valid BSNs."""
+    sample = [str(v) for v in ids[:1000]]
+    if len(sample) < 20:
+        return
+    from pplink.standardize import is_valid_bsn
+
+    share = sum(len(v) in (8, 9) and v.isdigit() and is_valid_bsn(v) for v in sample) / len(sample)
+    if share > 0.5:
+        raise ConfigError(
+            f"source {mapping.name!r}: the record id column {mapping.record_id!r} looks like BSNs "
+            f"({share:.0%} pass the elfproef); record ids are not encoded, so use a pseudonymous "
+            "client or dossier number instead"
+        )
 
 
 @dataclass
@@ -236,9 +265,15 @@ def standardize_frame(
     """
     missing = [c for c in mapping.columns if c not in df.columns]
     if missing:
+        # Never echo the header: in a file without a header line it is the first record.
+        hint = (
+            "none of the mapping's columns were found: does the file start with a header line, "
+            "and are delimiter and encoding in the mapping right?"
+            if len(missing) == len(mapping.columns)
+            else f"the file has {len(df.columns)} columns; check the names in the mapping"
+        )
         raise ConfigError(
-            f"source {mapping.name!r} lacks column(s) {', '.join(map(repr, missing))} named in its mapping; "
-            f"available: {', '.join(map(repr, map(str, df.columns)))}"
+            f"source {mapping.name!r} lacks column(s) {', '.join(map(repr, missing))} named in its mapping; {hint}"
         )
     n = len(df)
     rows = np.arange(first_row, first_row + n)
@@ -247,7 +282,11 @@ def standardize_frame(
     reject = np.zeros(n, dtype=bool)
     seen = seen_ids if seen_ids is not None else {}
     for i, rid in enumerate(ids):
-        if rid is None:
+        if rid is not None and len(rid) > MAX_VALUE_CHARS:
+            reject[i] = True
+            issues.append((rows[i], None, "record_id", mapping.record_id,
+                           f"record id is longer than {MAX_VALUE_CHARS} characters", "rejected"))
+        elif rid is None:
             reject[i] = True
             issues.append((rows[i], None, "record_id", mapping.record_id, "record id is empty", "rejected"))
         elif rid in seen:
@@ -290,7 +329,9 @@ def standardize_frame(
             col[:] = lookup[codes]  # code -1 picks the trailing "empty cell" entry
             if name in out:
                 own, derived = (col, out[name]) if fm.target == name else (out[name], col)
-                use_derived = np.array([v is None or v == "" for v in own]) & np.array([bool(v) for v in derived])
+                use_derived = np.array([v is None or v == "" for v in own], dtype=bool) & np.array(
+                    [bool(v) for v in derived], dtype=bool
+                )
                 col = np.where(use_derived, derived, own)
             out[name] = col
         failed_codes = np.array([isinstance(r, str) for r in results] + [False], dtype=bool)
@@ -314,10 +355,17 @@ def standardize_frame(
     # rejected rows must not block their record id for later rows? They keep it: a later row
     # with the same id is still a duplicate of what the source says, so it is reported too.
     keep = ~reject
-    attrs = pd.DataFrame(
-        {name: df[col].astype(object).to_numpy()[keep] for name, col in mapping.attributes.items()},
-        index=range(int(keep.sum())),
-    )
+    attr_values: dict[str, np.ndarray] = {}
+    for name, col in mapping.attributes.items():
+        values = _clean(df[col])
+        too_long = np.array([v is not None and len(v) > MAX_VALUE_CHARS for v in values], dtype=bool)
+        for i in np.flatnonzero(too_long & keep):
+            issues.append((rows[i], ids[i], name, col, f"attribute is longer than {MAX_VALUE_CHARS} characters",
+                           "field_set_missing"))
+        values[too_long] = None
+        attr_values[name] = values[keep]
+    attrs = pd.DataFrame(attr_values, index=range(int(keep.sum())))
+    _refuse_bsn_like_ids(ids[keep], mapping)
     issues_df = pd.DataFrame(issues, columns=ISSUE_COLUMNS[1:])
     issues_df.insert(0, "source", mapping.name)
     issues_df = issues_df.sort_values(["row", "action"], kind="stable").reset_index(drop=True)

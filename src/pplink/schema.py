@@ -263,17 +263,21 @@ class Schema:
                     f"{source}: field {fname!r} has unknown setting(s) {', '.join(sorted(unknown))}; "
                     f"allowed: {', '.join(sorted(allowed))}"
                 )
+            _check_types(spec, _FIELD_TYPES, f"{source}: [fields.{fname}]")
             fields_.append(BloomField(name=fname, **spec))
         tokens: list[TokenSpec] = []
         for tname, spec in (data.pop("tokens", {}) or {}).items():
             if not isinstance(spec, dict) or set(spec) - {"fields", "optional", "household"}:
                 raise ConfigError(f"{source}: [tokens.{tname}] accepts 'fields', 'optional', 'household'")
+            household = spec.get("household", False)
+            if not isinstance(household, bool):
+                raise ConfigError(f"{source}: [tokens.{tname}] 'household' must be true or false")
             tokens.append(
                 TokenSpec(
                     name=tname,
-                    fields=tuple(spec.get("fields", ())),
-                    optional=tuple(spec.get("optional", ())),
-                    household=bool(spec.get("household", False)),
+                    fields=_string_list(spec.get("fields", []), f"{source}: [tokens.{tname}] 'fields'"),
+                    optional=_string_list(spec.get("optional", []), f"{source}: [tokens.{tname}] 'optional'"),
+                    household=household,
                 )
             )
         hard = data.pop("hardening", {}) or {}
@@ -282,6 +286,9 @@ class Schema:
             raise ConfigError(f"{source}: [hardening] accepts only {', '.join(sorted(hallowed))}")
         if data:
             raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(data))}")
+        _check_types(hard, _HARDENING_TYPES, f"{source}: [hardening]")
+        if not isinstance(clk_bits, int) or isinstance(clk_bits, bool):
+            raise ConfigError(f"{source}: [clk] bits must be an integer")
         try:
             return cls(
                 name=name,
@@ -295,6 +302,29 @@ class Schema:
             raise ConfigError(f"{source}: {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+
+
+_FIELD_TYPES: dict[str, type] = {
+    "tokenizer": str, "q": int, "positional": bool, "padded": bool, "clk_k": int, "bits": int, "k": int,
+}
+_HARDENING_TYPES: dict[str, type] = {
+    "salt": str, "balance": bool, "xor_fold": bool, "diffusion": int, "diffusion_bits": int,
+}
+
+
+def _check_types(values: dict[str, Any], types: dict[str, type], where: str) -> None:
+    for key, value in values.items():
+        typ = types[key]
+        ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
+        if not ok:
+            names = {bool: "true or false", int: "an integer", str: "a string"}
+            raise ConfigError(f"{where}: {key!r} must be {names[typ]} (found {value!r})")
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where} must be a list of field names, e.g. [\"postcode\", \"house_number\"]")
+    return tuple(value)
 
 
 def _take(data: dict[str, Any], key: str, typ: type, source: str) -> Any:
@@ -331,7 +361,8 @@ def _validate(s: Schema) -> None:
     need(isinstance(h.diffusion_bits, int) and h.diffusion_bits >= 0 and h.diffusion_bits % 64 == 0,
          "hardening.diffusion_bits must be 0 (same length) or a multiple of 64")
     need(not h.diffusion_bits or h.diffusion > 0, "hardening.diffusion_bits needs diffusion > 0")
-    need(not h.salt or h.salt.count(":") == 0 or h.salt.endswith(":year"),
+    need(not h.salt or h.salt.count(":") == 0 or (h.salt.count(":") == 1 and h.salt.endswith(":year")
+                                                  and len(h.salt) > len(":year")),
          "hardening.salt must be 'FIELD' or 'FIELD:year'")
     if h.xor_fold:
         for bits in [s.clk_bits] * bool(s.clk_fields) + [f.bits for f in s.filter_fields]:

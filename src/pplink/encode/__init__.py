@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping as AbcMapping, Sequence
 from dataclasses import dataclass
 
@@ -24,11 +25,12 @@ import pandas as pd
 
 from pplink.encode.encoder import Encoder
 from pplink.encoded import EncodedDataset
+from pplink.errors import ConfigError
 from pplink.keys import Secret
 from pplink.mapping import ISSUE_COLUMNS, Mapping, standardize_frame
 from pplink.schema import Schema, default_schema
 
-__all__ = ["Encoder", "EncodeResult", "encode", "encode_records", "encode_file"]
+__all__ = ["Encoder", "EncodeResult", "UnusedFieldWarning", "check_mapping_against_schema", "encode", "encode_records", "encode_file"]
 
 
 @dataclass
@@ -89,6 +91,43 @@ def _chunks(source: pd.DataFrame | str | os.PathLike[str], mapping: Mapping, chu
     yield from iter_source(source, delimiter=mapping.delimiter, encoding=mapping.encoding, chunksize=chunksize)
 
 
+class UnusedFieldWarning(UserWarning):
+    """A mapping produces a field the schema ignores, or the schema reads a field the mapping never fills."""
+
+
+def check_mapping_against_schema(mapping: Mapping, schema: Schema) -> None:
+    """Catch typos between a mapping and a schema before any row is encoded.
+
+    Fields the mapping produces but the schema ignores, and fields the schema reads that the
+    mapping never fills, give an :class:`UnusedFieldWarning`; a salt field the mapping does not
+    produce is an error (salting would silently be off).
+    """
+    produced = set(mapping.logical_fields)
+    used = set(schema.input_fields)
+    salt = schema.hardening.salt_field
+    if salt and salt not in produced:
+        raise ConfigError(
+            f"the schema salts with field {salt!r}, which mapping {mapping.name!r} does not produce; "
+            "map a column to it or change hardening.salt"
+        )
+    ignored = sorted(produced - used)
+    if ignored:
+        warnings.warn(
+            f"mapping {mapping.name!r} produces field(s) {', '.join(ignored)} that schema {schema.name!r} does not "
+            "encode (a typo in a field name?)",
+            UnusedFieldWarning,
+            stacklevel=3,
+        )
+    unfilled = sorted(used - produced)
+    if unfilled:
+        warnings.warn(
+            f"schema {schema.name!r} encodes field(s) {', '.join(unfilled)} that mapping {mapping.name!r} does not "
+            "produce: they will be missing in every record",
+            UnusedFieldWarning,
+            stacklevel=3,
+        )
+
+
 def encode_file(
     source: pd.DataFrame | str | os.PathLike[str],
     *,
@@ -104,14 +143,22 @@ def encode_file(
     Each encoded chunk is handed to ``on_chunk(encoded, issues)``; returns
     ``(n_input, n_encoded, issues)``. Memory is bounded by ``chunksize``.
     """
-    encoder = Encoder(schema or default_schema(), secret)
+    schema = schema or default_schema()
+    check_mapping_against_schema(mapping, schema)
+    encoder = Encoder(schema, secret)
     seen: dict[str, int] = {}
     row = 1
     n_input = n_encoded = 0
     issue_parts: list[pd.DataFrame] = []
     for chunk in _chunks(source, mapping, chunksize):
         std = standardize_frame(chunk, mapping, first_row=row, seen_ids=seen)
-        encoded = encoder.encode_frame(std.fields, std.record_ids, attributes=std.attributes, source=mapping.name)
+        order = encoder.row_order(std.record_ids)
+        encoded = encoder.encode_frame(
+            std.fields.iloc[order].reset_index(drop=True),
+            std.record_ids[order],
+            attributes=std.attributes.iloc[order].reset_index(drop=True),
+            source=mapping.name,
+        )
         if on_chunk is not None:
             on_chunk(encoded, std.issues)
         issue_parts.append(std.issues)

@@ -69,6 +69,9 @@ class TokenHasher:
         self._table = np.zeros((0, k), dtype=np.int64)
         self._blocks = (k + 15) // 16  # 16 x 32-bit draws per 64-byte BLAKE2b digest
 
+    def __reduce__(self) -> object:
+        raise TypeError("TokenHasher objects hold a derived key and cannot be pickled")
+
     def _digest(self, token: str, salt: str) -> bytes:
         message = salt.encode("utf-8", "surrogatepass") + b"\x1f" + token.encode("utf-8", "surrogatepass")
         remaining = self._k
