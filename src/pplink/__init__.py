@@ -4,7 +4,7 @@ The public API, by trust zone:
 
 * data holder: :func:`load_secret`, :class:`Secret`, :func:`load_mapping`, :func:`load_schema`,
   :func:`default_schema`, :func:`encode`, :func:`encode_records`, :func:`write_encoded`;
-* linkage unit: :func:`read_encoded`, :func:`check_compatible` (linking follows);
+* linkage unit: :func:`read_encoded`, :func:`check_compatible`, :func:`link`, :func:`link_many`;
 * everyone: the exception types in :mod:`pplink.errors`.
 
 Example:
@@ -31,6 +31,7 @@ from pplink.errors import (
 )
 from pplink.io import read_encoded, read_metadata, write_encoded
 from pplink.keys import Secret, load_secret, write_secret_file
+from pplink.linkage import ClusterResult, LinkResult, LinkSettings, link, link_many
 from pplink.mapping import Mapping, load_mapping
 from pplink.schema import Schema, default_schema, load_schema
 
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "ConfigError",
     "DisclosureError",
+    "ClusterResult",
     "EncodeResult",
     "EncodedDataset",
     "EncodedFileError",
@@ -45,6 +47,8 @@ __all__ = [
     "EncodingMetadata",
     "IncompatibleEncodingsError",
     "InputError",
+    "LinkResult",
+    "LinkSettings",
     "Mapping",
     "PplinkError",
     "Schema",
@@ -55,6 +59,8 @@ __all__ = [
     "default_schema",
     "encode",
     "encode_records",
+    "link",
+    "link_many",
     "load_mapping",
     "load_schema",
     "load_secret",

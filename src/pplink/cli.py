@@ -195,6 +195,213 @@ def inspect(path: Path, as_json: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+def _write_table(df: Any, path: Path) -> None:
+    from pplink.io import atomic_path, write_csv_atomic
+
+    if path.suffix.lower() == ".parquet":
+        with atomic_path(path) as tmp:
+            df.to_parquet(tmp, index=False)
+    else:
+        write_csv_atomic(df, path)
+
+
+def _write_json(data: Any, path: Path) -> None:
+    from pplink.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Links (two inputs) or clusters (--cluster) as .csv or .parquet.")
+@click.option("--cluster", is_flag=True, help="Link all inputs into entities: source, record_id, entity_id, household_id.")
+@click.option("--dedup", is_flag=True, help="With --cluster: also find duplicates within each source.")
+@click.option("--solver", type=click.Choice(["greedy", "optimal", "one_to_many_a", "one_to_many_b", "none"]),
+              default="greedy", show_default=True, help="How links are made one-to-one (two inputs).")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Fixed match-probability threshold (default: automatic).")
+@click.option("--blocking", type=click.Choice(["auto", "all-pairs", "lsh", "tokens"]), default="auto", show_default=True)
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Model and threshold summary JSON. Default: OUTPUT with suffix .summary.json.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, solver: str, threshold: float | None,
+         blocking: str, summary_path: Path | None, quiet: bool) -> None:
+    """Link encoded files (linkage unit: no secret needed or accepted).
+
+    Two inputs: links with columns a_id, b_id, score, probability, match_weight.
+    With --cluster: entities across all inputs (at most one record per source per entity).
+    Files encoded with different schemas or secrets are refused.
+    """
+    from pplink.linkage.pipeline import LinkSettings, link as link_pair, link_many
+    from pplink.io import read_encoded
+
+    settings = LinkSettings(solver=solver, match_threshold=threshold, blocking=blocking)
+    summary_path = summary_path or output.with_name(output.stem + ".summary.json")
+    with _spinner(quiet, "linking"):
+        data = [read_encoded(p) for p in inputs]
+        if cluster or len(inputs) != 2:
+            if not cluster:
+                raise click.UsageError("give exactly two inputs, or use --cluster for more")
+            result = link_many(data, settings, deduplicate=dedup)
+            table = result.clusters
+            summary = {
+                "inputs": [str(p) for p in inputs],
+                "pairs": {f"{a}|{b}": st for (a, b), st in result.pairs.items()},
+                "model": result.model.summary().to_dict("records"),
+                "n_entities": int(table.entity_id.nunique()),
+            }
+        else:
+            res = link_pair(data[0], data[1], settings)
+            table = res.links
+            summary = {
+                "inputs": [str(p) for p in inputs],
+                "stats": res.stats,
+                "model": res.model.summary().to_dict("records"),
+                "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
+                "estimated_precision": res.threshold.estimated_precision if res.threshold else None,
+                "estimated_recall": res.threshold.estimated_recall if res.threshold else None,
+            }
+    _write_table(table, output)
+    _write_json(summary, summary_path)
+    if cluster:
+        click.echo(f"{len(table)} records in {table.entity_id.nunique()} entities -> {output}")
+    else:
+        st = summary["stats"]
+        click.echo(
+            f"{st['n_a']} x {st['n_b']} records, {st['n_candidates']} candidate pairs ({st['blocking']}), "
+            f"{len(table)} links at match probability >= {st['match_threshold']:.3f} -> {output}"
+        )
+    click.echo(f"summary: {summary_path}")
+
+
+def _spinner(quiet: bool, label: str) -> Any:
+    import contextlib
+
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return _console().status(label)
+
+
+@cli.command()
+@click.argument("links_path", metavar="LINKS", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--truth", "truth_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV with the true pairs (a_id,b_id), or for clusters: source,record_id,entity_id.")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(links_path: Path, truth_path: Path, as_json: bool) -> None:
+    """Precision, recall and F1 of links (or clusters) against the truth."""
+    import pandas as pd
+
+    from pplink.linkage.evaluate import cluster_metrics, evaluate_links
+
+    def read(p: Path) -> Any:
+        if not p.exists():
+            raise click.BadParameter(f"{p} does not exist")
+        return pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p, dtype=str)
+
+    links, truth = read(links_path), read(truth_path)
+    if {"source", "record_id", "entity_id"} <= set(links.columns):
+        if "entity_id" not in truth.columns and "person_id" in truth.columns:
+            truth = truth.rename(columns={"person_id": "entity_id"})
+        if not {"source", "record_id", "entity_id"} <= set(truth.columns):
+            raise click.BadParameter("cluster truth needs columns source, record_id and entity_id (or person_id)")
+        merged = links.astype({"record_id": str}).merge(
+            truth.astype({"record_id": str}), on=["source", "record_id"], suffixes=("", "_true"))
+        metrics = cluster_metrics(merged["entity_id"].to_numpy(), merged["entity_id_true"].to_numpy())
+    else:
+        for frame, name in ((links, "links"), (truth, "truth")):
+            if not {"a_id", "b_id"} <= set(frame.columns):
+                raise click.BadParameter(f"{name} file needs columns a_id and b_id")
+        metrics = evaluate_links(links.astype({"a_id": str, "b_id": str}), truth.astype({"a_id": str, "b_id": str}))
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2, default=float))
+    else:
+        for k, v in metrics.items():
+            click.echo(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
+
+
+# ---------------------------------------------------------------------------------------
+def _print_run(result: Any) -> None:
+    click.echo("data holders (plaintext + secret -> encodings):")
+    for name, c in result.counts.items():
+        click.echo(f"  {name:<14} {c['rows']:>7} rows, {c['encoded']:>7} encoded, {c['rejected']:>4} rejected, "
+                   f"{c['fields_set_missing']:>4} fields set to missing -> {result.encoded[name]}")
+    if result.clusters is not None:
+        s = result.summary["linkage"]
+        click.echo("linkage unit (encodings only -> entities and households):")
+        click.echo(f"  {s['n_records']} records -> {s['n_entities']} entities, {s['n_households']} households "
+                   f"-> {result.clusters}")
+        for pair, st in s["pairs"].items():
+            click.echo(f"  {pair:<26} {st['n_links']:>6} links at p >= {st['match_threshold']:.2f} "
+                       f"({st['n_candidates']} candidates)")
+    if result.tables or result.refused:
+        click.echo("analyst (links + pseudonymous attributes -> protected tables):")
+        for name, path in result.tables.items():
+            click.echo(f"  {name:<30} -> {path}")
+        for name, why in result.refused.items():
+            click.echo(f"  {name:<30} REFUSED: {why}")
+
+
+@cli.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--steps", default="encode,link,release", show_default=True,
+              help="Comma-separated steps to run (encode, link, release).")
+def run(pipeline: Path, steps: str) -> None:
+    """Run a pipeline file: encode every source, link them, release protected tables."""
+    from pplink.run import run_pipeline
+
+    wanted = tuple(x.strip() for x in steps.split(",") if x.strip())
+    bad = set(wanted) - {"encode", "link", "release"}
+    if bad:
+        raise click.BadParameter(f"unknown step(s) {', '.join(sorted(bad))}", param_hint="--steps")
+    with _spinner(False, "running pipeline"):
+        result = run_pipeline(pipeline, steps=wanted)
+    _print_run(result)
+
+
+@cli.command()
+@click.option("-o", "--output", default="demo-output", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the example municipality and all results.")
+@click.option("--persons", default=20_000, show_default=True, type=click.IntRange(500, 2_000_000),
+              help="Size of the synthetic population.")
+@click.option("--seed", default=42, show_default=True, type=int)
+def demo(output: Path, persons: int, seed: int) -> None:
+    """Generate an example municipality and run the shipped pipeline on it (synthetic data only)."""
+    from pplink.run import run_pipeline, write_demo
+
+    with _spinner(False, "generating the example municipality"):
+        pipeline = write_demo(output, n_persons=persons, seed=seed)
+    click.echo(f"example municipality ({persons} synthetic persons) and pipeline: {pipeline}")
+    with _spinner(False, "running pipeline"):
+        result = run_pipeline(pipeline)
+    _print_run(result)
+    quality = _demo_quality(output, result)
+    if quality:
+        click.echo("quality against the ground truth (demo only; real projects have no truth):")
+        for k, v in quality.items():
+            click.echo(f"  {k}: {v:.4f}")
+
+
+def _demo_quality(output: Path, result: Any) -> dict[str, float]:
+    import pandas as pd
+
+    from pplink.linkage.evaluate import cluster_metrics
+
+    truth_path = output / "ground-truth" / "truth.csv"
+    if result.clusters is None or not truth_path.exists():
+        return {}
+    truth = pd.read_csv(truth_path, dtype=str)
+    clusters = pd.read_csv(result.clusters, dtype=str)
+    merged = clusters.merge(truth, on=["source", "record_id"], suffixes=("", "_true"))
+    ent = cluster_metrics(merged["entity_id"].to_numpy(), merged["person_id"].to_numpy())
+    out = {"entity precision": ent["precision"], "entity recall": ent["recall"], "entity F1": ent["f1"]}
+    if "household_id" in merged and "household_id_true" in merged:
+        hh = cluster_metrics(merged["household_id"].to_numpy(), merged["household_id_true"].to_numpy())
+        out["household F1"] = hh["f1"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pplink`` console script; returns the exit status."""
     warnings.simplefilter("default")

@@ -1,0 +1,430 @@
+"""Link two encoded sources: candidates -> comparison vectors -> match probabilities -> links.
+
+This is the linkage unit's main entry point. It takes :class:`~pplink.encoded.EncodedDataset`
+objects (or paths) and never a key.
+
+1. **Candidates**: all pairs whose CLK Dice similarity reaches ``candidate_threshold``
+   (compiled, multi-threaded, popcount-pruned) — or Hamming-LSH bands when ``blocking="lsh"``
+   — united with every pair that shares a keyed token (BSN, address, name + birth date).
+2. **Comparison vectors**: per field with its own Bloom filter, Dice similarity cut into
+   levels (``levels``); exact-tokenised fields (sex, house number addition) agree/disagree;
+   the BSN token agree/disagree. A missing value on either side is "missing" and adds no
+   evidence.
+3. **Model**: Fellegi–Sunter. ``u`` (the level distribution among non-matches) is estimated
+   from random record pairs, which are almost all non-matches; ``m`` and the match share are
+   then estimated by EM on the candidate pairs, without labels.
+4. **Decision**: the threshold on the posterior match probability that maximises the
+   model's estimated F1 (or a fixed ``match_threshold``), then a 1:1 (or 1:n) solver.
+
+Example:
+    >>> import pplink
+    >>> from pplink.datasets import generate_municipality
+    >>> from pplink.linkage.pipeline import link
+    >>> pop = generate_municipality(n_persons=2000, seed=1).population.head(300)
+    >>> people = [{"first_name": r.roepnaam.lower(), "surname": r.geslachtsnaam.lower(),
+    ...            "birth_date": r.geboortedatum, "postcode": r.postcode} for r in pop.itertuples()]
+    >>> s = pplink.Secret.generate()
+    >>> a = pplink.encode_records(people, ids=[f"a{i}" for i in range(300)], secret=s)
+    >>> b = pplink.encode_records(people[:200], ids=[f"b{i}" for i in range(200)], secret=s)
+    >>> result = link(a, b)
+    >>> len(result.links), bool((result.links.a_id.str[1:] == result.links.b_id.str[1:]).all())
+    (200, True)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pplink.encoded import EncodedDataset, check_compatible
+from pplink.errors import ConfigError
+from pplink.linkage.blocking import lsh_pairs, token_pairs, union_pairs
+from pplink.linkage.features import DEFAULT_LEVELS, Feature, comparison_vectors, derive_features
+from pplink.linkage.model import FellegiSunter
+from pplink.linkage.cluster import cluster_records
+from pplink.linkage.fullspace import Block, fit_fullspace
+from pplink.linkage.similarity import dedup_all_pairs, dice_all_pairs, dice_pairs
+from pplink.linkage.solve import solve
+from pplink.linkage.threshold import ThresholdChoice, choose_threshold
+
+__all__ = ["LinkSettings", "LinkResult", "ClusterResult", "link", "link_many", "comparison_vectors", "load_encoded"]
+
+LINK_COLUMNS = ["a_id", "b_id", "score", "probability", "match_weight"]
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Settings of :func:`link`; every field has a sensible default.
+
+    * ``blocking``: ``"all-pairs"`` (exact; CLK Dice >= ``candidate_threshold``), ``"lsh"``
+      (Hamming LSH, for very large inputs), ``"tokens"`` (token joins only) or ``"auto"``
+      (all-pairs up to ``auto_all_pairs_limit`` comparisons, else LSH). Token joins are always
+      added unless ``token_blocking`` is false.
+    * ``levels``: Dice cut points for per-field comparison levels.
+    * ``match_threshold``: ``None`` chooses it automatically from the model.
+    * ``solver``: ``"greedy"`` or ``"optimal"`` (1:1), ``"one_to_many_a"``/``"one_to_many_b"``,
+      or ``"none"``.
+    """
+
+    blocking: str = "auto"
+    candidate_threshold: float = 0.6
+    candidate_top_k: int | None = 50
+    token_blocking: bool = True
+    auto_all_pairs_limit: float = 5e10
+    lsh_bands: int = 40
+    lsh_bits_per_band: int = 20
+    levels: tuple[float, ...] = DEFAULT_LEVELS
+    match_threshold: float | None = None
+    solver: str = "greedy"
+    u_sample: int = 200_000
+    seed: int = 12345
+    features: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.blocking not in ("auto", "all-pairs", "lsh", "tokens"):
+            raise ConfigError("blocking must be 'auto', 'all-pairs', 'lsh' or 'tokens'")
+        if not 0 < self.candidate_threshold <= 1:
+            raise ConfigError("candidate_threshold must be in (0, 1]")
+        if list(self.levels) != sorted(self.levels) or not self.levels:
+            raise ConfigError("levels must be increasing Dice cut points")
+        if self.match_threshold is not None and not 0 <= self.match_threshold <= 1:
+            raise ConfigError("match_threshold must be a probability in [0, 1]")
+        if self.solver not in ("greedy", "optimal", "one_to_many_a", "one_to_many_b", "none"):
+            raise ConfigError("solver must be greedy, optimal, one_to_many_a, one_to_many_b or none")
+
+
+@dataclass
+class LinkResult:
+    """Links (``a_id, b_id, score, probability, match_weight``) and how they were decided.
+
+    ``candidates`` holds every scored candidate pair as positions (``ia``, ``ib``) with the
+    CLK Dice ``score``, ``probability`` and whether it was accepted as a link.
+    """
+
+    links: pd.DataFrame
+    candidates: pd.DataFrame
+    model: FellegiSunter
+    threshold: ThresholdChoice | None
+    match_threshold: float
+    settings: LinkSettings
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def load_encoded(x: EncodedDataset | str | os.PathLike[str]) -> EncodedDataset:
+    """An :class:`EncodedDataset` as is, or read from a path."""
+    if isinstance(x, EncodedDataset):
+        return x
+    from pplink.io import read_encoded
+
+    return read_encoded(x)
+
+
+def _candidates(
+    a: EncodedDataset, b: EncodedDataset, s: LinkSettings, stats: dict[str, Any], *, dedup: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    blocking = s.blocking
+    if blocking == "auto":
+        blocking = "all-pairs" if a.n_records * b.n_records <= s.auto_all_pairs_limit else "lsh"
+    stats["blocking"] = blocking
+    sets: list[tuple[np.ndarray, np.ndarray]] = []
+    if a.clk is None and blocking in ("all-pairs", "lsh"):
+        raise ConfigError("the schema has no CLK; use blocking='tokens' or add clk fields to the schema")
+    if blocking == "all-pairs":
+        if dedup:
+            ia, ib, _ = dedup_all_pairs(a.clk, s.candidate_threshold, top_k=s.candidate_top_k)
+        else:
+            ia, ib, _ = dice_all_pairs(a.clk, b.clk, s.candidate_threshold, top_k=s.candidate_top_k)
+        sets.append((ia, ib))
+    elif blocking == "lsh":
+        sets.append(lsh_pairs(a.clk, b.clk, bits=a.metadata.clk_bits, bands=s.lsh_bands,
+                              bits_per_band=s.lsh_bits_per_band, seed=s.seed))
+    if s.token_blocking or blocking == "tokens":
+        for t in a.tokens:
+            sets.append(token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t]))
+    ia, ib = union_pairs(*sets, n_b=b.n_records)
+    if dedup:
+        keep = ia < ib
+        ia, ib = ia[keep], ib[keep]
+    stats["n_candidates"] = int(len(ia))
+    return ia, ib
+
+
+@dataclass
+class _Comparison:
+    """Candidates, their comparison vectors and the block's u for one source pair."""
+
+    a: EncodedDataset
+    b: EncodedDataset
+    ia: np.ndarray
+    ib: np.ndarray
+    gamma: np.ndarray
+    u: list[np.ndarray]
+    n_pairs: float
+    stats: dict[str, Any]
+
+
+def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: list[Feature], model: FellegiSunter,
+             *, dedup: bool = False) -> _Comparison:
+    stats: dict[str, Any] = {"n_a": a.n_records, "n_b": b.n_records}
+    ia, ib = _candidates(a, b, s, stats, dedup=dedup)
+    gamma = comparison_vectors(a, b, ia, ib, features, s.levels)
+    n_pairs = a.n_records * (a.n_records - 1) / 2 if dedup else float(a.n_records) * b.n_records
+    rng = np.random.default_rng(s.seed)
+    n_random = int(min(s.u_sample, max(n_pairs, 1)))
+    ra = rng.integers(0, max(a.n_records, 1), n_random)
+    rb = rng.integers(0, max(b.n_records, 1), n_random)
+    if dedup:
+        keep = ra != rb
+        ra, rb = ra[keep], rb[keep]
+    if len(ra) == 0:
+        u = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features]
+    else:
+        u = model.estimate_u_random(comparison_vectors(a, b, ra, rb, features, s.levels))
+    for j, f in enumerate(features):
+        if f.kind == "household":
+            u[j] = _household_u(a, b, f, u[j], max(n_pairs, 1.0), dedup=dedup)
+    return _Comparison(a, b, ia, ib, gamma, u, max(n_pairs, 1.0), stats)
+
+
+def _household_u(a: EncodedDataset, b: EncodedDataset, f: Feature, u_random: np.ndarray, n_pairs: float,
+                 *, dedup: bool) -> np.ndarray:
+    """u of the joint address x surname feature, with the same-address part counted exactly.
+
+    Random pairs almost never share an address, so the share of same-address pairs and their
+    surname agreement are taken from the address-token join instead: the number of pairs
+    sharing an address is exact, the surname distribution among them comes from those pairs.
+    """
+    t = a.metadata.household_token
+    assert t is not None
+    counts_a = pd.Series(list(map(bytes, a.tokens[t][a.token_present[t]]))).value_counts()
+    if dedup:
+        n_same = float((counts_a * (counts_a - 1) / 2).sum())
+    else:
+        counts_b = pd.Series(list(map(bytes, b.tokens[t][b.token_present[t]]))).value_counts()
+        n_same = float((counts_a * counts_b.reindex(counts_a.index, fill_value=0)).sum())
+    share_same = min(n_same / n_pairs, 0.5)
+    ia, ib = token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
+    if dedup:
+        keep = ia < ib
+        ia, ib = ia[keep], ib[keep]
+    u = np.array(u_random, dtype=np.float64)
+    same = slice(8, 12)
+    other = np.r_[0:8]
+    u[other] = u[other] / max(u[other].sum(), 1e-12) * (1.0 - share_same)
+    if len(ia) and share_same > 0:
+        g = comparison_vectors(a, b, ia, ib, [f])[:, 0]
+        hist = np.bincount(g[g >= 8] - 8, minlength=4).astype(np.float64) + 0.5
+        u[same] = hist / hist.sum() * share_same
+    else:
+        u[same] = share_same / 4
+    u = np.clip(u, 1e-12, None)
+    return u / u.sum()
+
+
+def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -> tuple[pd.DataFrame, pd.DataFrame, ThresholdChoice | None, float]:
+    """Probabilities, threshold and solver for one comparison; returns links and candidates."""
+    a, b, ia, ib = c.a, c.b, c.ia, c.ib
+    model.u_, model.lambda_ = c.u, lam
+    probability = model.probability(c.gamma) if len(ia) else np.zeros(0)
+    weight = model.match_weights(c.gamma) if len(ia) else np.zeros(0)
+    choice: ThresholdChoice | None = None
+    if s.match_threshold is not None:
+        threshold = s.match_threshold
+    elif len(ia):
+        choice = choose_threshold(probability)
+        threshold = choice.threshold
+    else:
+        threshold = 1.0
+    score = dice_pairs(a.clk, b.clk, ia, ib) if (a.clk is not None and len(ia)) else np.zeros(len(ia))
+    accepted = np.zeros(len(ia), dtype=bool)
+    idx = np.flatnonzero(probability >= threshold)
+    if len(idx):
+        # rank by evidence, then by CLK similarity to break ties between equal patterns; shifted
+        # to be positive because the optimal solver maximises the total and drops non-positive edges
+        rank = weight[idx] - weight[idx].min() + 1.0 + 1e-3 * score[idx]
+        keep = solve(ia[idx], ib[idx], rank, method=s.solver)
+        accepted[idx[keep]] = True
+    c.stats.update(n_links=int(accepted.sum()), match_threshold=float(threshold),
+                   estimated_matches=float(lam * c.n_pairs))
+    sel = np.flatnonzero(accepted)
+    links = pd.DataFrame(
+        {
+            "a_id": a.record_ids[ia[sel]].astype(str),
+            "b_id": b.record_ids[ib[sel]].astype(str),
+            "score": score[sel],
+            "probability": probability[sel],
+            "match_weight": weight[sel],
+        },
+        columns=LINK_COLUMNS,
+    )
+    links = links.sort_values(["a_id", "b_id"], kind="stable").reset_index(drop=True)
+    cands = pd.DataFrame({"ia": ia, "ib": ib, "score": score, "probability": probability,
+                          "match_weight": weight, "accepted": accepted})
+    return links, cands, choice, float(threshold)
+
+
+def _settings(settings: LinkSettings | None, overrides: dict[str, Any]) -> LinkSettings:
+    s = settings or LinkSettings()
+    return LinkSettings(**{**s.__dict__, **overrides}) if overrides else s
+
+
+def _fit(comparisons: list[_Comparison], model: FellegiSunter, *, m_fixed: list[np.ndarray] | None) -> list[float]:
+    fit = fit_fullspace(
+        [Block(c.gamma, c.u, c.n_pairs) for c in comparisons],
+        model.n_levels,
+        m_init=m_fixed,
+        fix_m=m_fixed is not None,
+    )
+    model.m_ = fit.m
+    model.n_iter_, model.converged_ = fit.n_iter, fit.converged
+    return fit.lambdas
+
+
+def link(
+    a: EncodedDataset | str | os.PathLike[str],
+    b: EncodedDataset | str | os.PathLike[str],
+    settings: LinkSettings | None = None,
+    *,
+    model: FellegiSunter | None = None,
+    **overrides: Any,
+) -> LinkResult:
+    """Link source ``a`` to source ``b`` (both encoded with the same schema and secret).
+
+    Keyword overrides are applied to ``settings`` (e.g. ``link(a, b, solver="optimal")``).
+    Pass a fitted ``model`` (e.g. ``result.model`` of another source pair) to reuse its ``m``
+    probabilities; only the match share is then estimated, which helps when a pair has
+    few true matches. Raises :class:`~pplink.errors.IncompatibleEncodingsError` for
+    mismatched fingerprints.
+    """
+    a, b = load_encoded(a), load_encoded(b)
+    check_compatible(a, b)
+    s = _settings(settings, overrides)
+    features = derive_features(a, s.levels, s.features)
+    fs = FellegiSunter([f.n_levels for f in features], [f.name for f in features])
+    if model is not None and model.n_levels != fs.n_levels:
+        raise ConfigError("the given model was fitted on other features; refit it for this schema")
+    comparison = _compare(a, b, s, features, fs)
+    if len(comparison.ia):
+        lam = _fit([comparison], fs, m_fixed=None if model is None else model.m_)[0]
+    else:
+        fs.m_, lam = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features], 1.0 / comparison.n_pairs
+    links, cands, choice, threshold = _decide(comparison, fs, lam, s)
+    comparison.stats.update(features=[f.name for f in features], em_iterations=fs.n_iter_,
+                            em_converged=fs.converged_)
+    return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats)
+
+
+def entity_households(entity_id: np.ndarray, tokens: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """One household per entity: the address of its first record (in source order) that has one.
+
+    Records are numbered source by source, so listing the authoritative sources first (the
+    municipal registers before a purchased file with outdated addresses) makes their address
+    win. Every record of an entity gets the same household id; entities without any address
+    form a household of their own. Ids are numbered by first appearance.
+
+    Example:
+        >>> import numpy as np
+        >>> tok = np.zeros((4, 16), dtype=np.uint8); tok[1, 0] = 1; tok[2, 0] = 2; tok[3, 0] = 1
+        >>> entity_households(np.array([0, 0, 1, 1]), tok, np.array([False, True, True, True])).tolist()
+        [0, 0, 1, 1]
+        >>> entity_households(np.array([0, 1, 2, 3]), tok, np.array([False, True, True, True])).tolist()
+        [0, 1, 2, 1]
+    """
+    n = len(entity_id)
+    order = np.lexsort((np.arange(n), ~present, entity_id))  # per entity: records with an address first
+    first = np.ones(n, dtype=bool)
+    first[1:] = entity_id[order][1:] != entity_id[order][:-1]
+    rep = order[first]  # one representative record per entity
+    words = np.ascontiguousarray(tokens).view(np.uint64).reshape(n, -1)
+    keys = pd.DataFrame({"w0": words[rep, 0], "w1": words[rep, 1]})
+    keys.loc[~present[rep], ["w0", "w1"]] = None
+    keys["entity"] = entity_id[rep]
+    keys["k"] = pd.factorize(pd.Series(list(zip(keys.w0, keys.w1))).where(present[rep], None))[0]
+    no_address = keys["k"] < 0
+    keys.loc[no_address, "k"] = keys["k"].max() + 1 + np.arange(int(no_address.sum()))
+    per_entity = dict(zip(keys["entity"], keys["k"]))
+    raw = np.array([per_entity[e] for e in entity_id], dtype=np.int64)
+    _, renumbered = np.unique(raw, return_inverse=True)
+    # number households by first appearance for stable, readable ids
+    first_seen = pd.factorize(renumbered)[0]
+    return first_seen.astype(np.int64)
+
+
+@dataclass
+class ClusterResult:
+    """Entities across sources: ``clusters`` has ``source, record_id, entity_id`` and
+    ``household_id`` (when the schema has a household token); ``links`` the accepted pairwise
+    links with ``source_a, source_b``; ``pairs`` the per-pair statistics."""
+
+    clusters: pd.DataFrame
+    links: pd.DataFrame
+    model: FellegiSunter
+    pairs: dict[tuple[str, str], dict[str, Any]]
+    settings: LinkSettings
+
+
+def link_many(
+    sources: Sequence[EncodedDataset | str | os.PathLike[str]],
+    settings: LinkSettings | None = None,
+    *,
+    deduplicate: bool = False,
+    **overrides: Any,
+) -> ClusterResult:
+    """Link N sources into entities (at most one record per source per entity).
+
+    Every pair of sources is compared; the ``m`` probabilities are estimated once for all
+    pairs together (full-space EM with shared ``m``, see :mod:`pplink.linkage.fullspace`), each
+    pair gets its own match share, threshold and 1:1 solution, and the accepted links are
+    merged into entities by descending match weight, refusing merges that would put two records
+    of one source into one entity. With ``deduplicate`` each source is also compared with
+    itself and duplicates inside a source may share an entity.
+    Households: every entity gets the address of its first record (in the order of
+    ``sources``) that has one; entities at one address form a household (see
+    :func:`entity_households`). List authoritative sources first.
+    """
+    data = [load_encoded(x) for x in sources]
+    if not data:
+        raise ConfigError("link_many needs at least one source")
+    for d in data[1:]:
+        check_compatible(data[0], d)
+    names = [d.metadata.source for d in data]
+    if len(set(names)) != len(names):
+        names = [f"{n}#{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+    s = _settings(settings, overrides)
+    features = derive_features(data[0], s.levels, s.features)
+    fs = FellegiSunter([f.n_levels for f in features], [f.name for f in features])
+    keys: list[tuple[int, int]] = [(i, j) for i in range(len(data)) for j in range(i + 1, len(data))]
+    if deduplicate:
+        keys += [(i, i) for i in range(len(data))]
+    comparisons = [_compare(data[i], data[j], s, features, fs, dedup=i == j) for i, j in keys]
+    with_candidates = [c for c in comparisons if len(c.ia)]
+    lambdas = iter(_fit(with_candidates, fs, m_fixed=None) if with_candidates else [])
+    if not with_candidates:
+        fs.m_ = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features]
+    edges = []
+    link_frames = []
+    pair_stats: dict[tuple[str, str], dict[str, Any]] = {}
+    for (i, j), c in zip(keys, comparisons, strict=True):
+        lam = next(lambdas) if len(c.ia) else 1.0 / c.n_pairs
+        links, cands, _, _ = _decide(c, fs, lam, s)
+        pair_stats[(names[i], names[j])] = c.stats
+        acc = cands[cands.accepted]
+        edges.append((i, j, acc.ia.to_numpy(), acc.ib.to_numpy(), acc.match_weight.to_numpy() + 1e-3 * acc.score.to_numpy()))
+        link_frames.append(links.assign(source_a=names[i], source_b=names[j]))
+    clusters = cluster_records([d.n_records for d in data], edges, allow_same_source=deduplicate)
+    frame = clusters.to_frame(names, [d.record_ids.astype(str) for d in data])
+    hh = data[0].metadata.household_token
+    if hh is not None:
+        frame["household_id"] = entity_households(
+            clusters.entity_id,
+            np.concatenate([d.tokens[hh] for d in data]),
+            np.concatenate([d.token_present[hh] for d in data]),
+        )
+    all_links = pd.concat(link_frames, ignore_index=True) if link_frames else pd.DataFrame(columns=LINK_COLUMNS)
+    fs.u_, fs.lambda_ = (comparisons[0].u, 0.5) if comparisons else (fs.m_, 0.5)
+    return ClusterResult(frame, all_links, fs, pair_stats, s)
