@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_encode.py [--n 100000] [--repeats 3]
 
 pplink runs in the project's environment; clkhash (unmaintained since 2023, pins
-cryptography < 41) runs in its own virtual environment, created with
+cryptography < 41) runs in the anchors' virtual environment (see benchmarks/README.md):
 
-    python3 -m venv benchmarks/.venv-clkhash
-    benchmarks/.venv-clkhash/bin/pip install 'clkhash==0.18.3' 'setuptools<81'
+    python3 -m venv benchmarks/.venv-anchors
+    benchmarks/.venv-anchors/bin/pip install -r benchmarks/requirements-anchors.txt
 
 Both encode the same normalised fields into a 1024-bit CLK with the same q-grams and bits per
 token; clkhash uses its default process pool (all cores). Reported: median records/s over
@@ -75,7 +75,7 @@ def time_it(fn, repeats: int) -> list[float]:
 
 
 def run_clkhash(df: pd.DataFrame, schema: pplink.Schema, hash_type: str, repeats: int, workdir: Path) -> list[float] | None:
-    python = HERE / ".venv-clkhash" / "bin" / "python"
+    python = HERE / ".venv-anchors" / "bin" / "python"
     if not python.exists():
         print(f"clkhash environment not found at {python}; create it as the module docstring says.")
         return None

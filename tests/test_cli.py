@@ -113,3 +113,36 @@ def test_inspect_rejects_non_pplink_file(tmp_path, capsys):
     pd.DataFrame({"a": [1]}).to_parquet(path)
     code, _, err = run(capsys, "inspect", path)
     assert code == 2 and "not written by `pplink encode`" in err
+
+
+def test_link_and_evaluate_on_febrl(tmp_path, capsys, secret_file):
+    from pathlib import Path
+
+    from pplink.datasets import write_febrl4
+
+    root = Path(__file__).resolve().parents[1]
+    paths = write_febrl4(tmp_path)
+    for side in ("a", "b"):
+        code, _, err = run(capsys, "encode", paths[side], "--mapping", root / "examples/febrl/mapping.toml",
+                           "--schema", root / "examples/febrl/schema.toml", "--secret-file", secret_file,
+                           "-o", tmp_path / f"{side}.parquet")
+        assert code == 0, err
+    code, out, err = run(capsys, "link", tmp_path / "a.parquet", tmp_path / "b.parquet", "-o", tmp_path / "links.csv",
+                         "--candidates", tmp_path / "cands.parquet")
+    assert code == 0, err
+    assert "links at match probability" in out
+    code, out, err = run(capsys, "evaluate", tmp_path / "links.csv", "--truth", paths["truth"],
+                         "--candidates", tmp_path / "cands.parquet", "--json")
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["f1"] >= 0.995 and m["pair_completeness"] >= 0.999 and m["reduction_ratio"] > 0.99
+
+
+def test_link_refuses_mixed_keys(tmp_path, capsys, secret):
+    a = pplink.encode_records([{"surname": "smit"}], ids=["1"], secret=secret)
+    b = pplink.encode_records([{"surname": "smit"}], ids=["1"], secret=pplink.Secret.generate())
+    pplink.write_encoded(a, tmp_path / "a.parquet")
+    pplink.write_encoded(b, tmp_path / "b.parquet")
+    code, _, err = run(capsys, "link", tmp_path / "a.parquet", tmp_path / "b.parquet", "-o", tmp_path / "l.csv")
+    assert code == 2 and "different secrets" in err
+    assert not (tmp_path / "l.csv").exists()

@@ -224,9 +224,11 @@ def _write_json(data: Any, path: Path) -> None:
 @click.option("--blocking", type=click.Choice(["auto", "all-pairs", "lsh", "tokens"]), default="auto", show_default=True)
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Model and threshold summary JSON. Default: OUTPUT with suffix .summary.json.")
+@click.option("--candidates", "candidates_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every scored candidate pair (for pair completeness and review).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, solver: str, threshold: float | None,
-         blocking: str, summary_path: Path | None, quiet: bool) -> None:
+         blocking: str, summary_path: Path | None, candidates_path: Path | None, quiet: bool) -> None:
     """Link encoded files (linkage unit: no secret needed or accepted).
 
     Two inputs: links with columns a_id, b_id, score, probability, match_weight.
@@ -245,6 +247,7 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
                 raise click.UsageError("give exactly two inputs, or use --cluster for more")
             result = link_many(data, settings, deduplicate=dedup)
             table = result.clusters
+            candidates = result.candidates
             summary = {
                 "inputs": [str(p) for p in inputs],
                 "pairs": {f"{a}|{b}": st for (a, b), st in result.pairs.items()},
@@ -254,6 +257,7 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
         else:
             res = link_pair(data[0], data[1], settings)
             table = res.links
+            candidates = res.named_candidates
             summary = {
                 "inputs": [str(p) for p in inputs],
                 "stats": res.stats,
@@ -264,6 +268,8 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
             }
     _write_table(table, output)
     _write_json(summary, summary_path)
+    if candidates_path is not None:
+        _write_table(candidates, candidates_path)
     if cluster:
         click.echo(f"{len(table)} records in {table.entity_id.nunique()} entities -> {output}")
     else:
@@ -287,9 +293,18 @@ def _spinner(quiet: bool, label: str) -> Any:
 @click.argument("links_path", metavar="LINKS", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--truth", "truth_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with the true pairs (a_id,b_id), or for clusters: source,record_id,entity_id.")
+@click.option("--candidates", "candidates_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Candidate pairs from `pplink link --candidates`: adds pair completeness and reduction ratio.")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The link summary JSON (for the input sizes). Default: LINKS with suffix .summary.json.")
 @click.option("--json", "as_json", is_flag=True)
-def evaluate(links_path: Path, truth_path: Path, as_json: bool) -> None:
-    """Precision, recall and F1 of links (or clusters) against the truth."""
+def evaluate(links_path: Path, truth_path: Path, candidates_path: Path | None, summary_path: Path | None,
+             as_json: bool) -> None:
+    """Precision, recall and F1 of links (or clusters) against the truth.
+
+    With --candidates also pair completeness (share of true pairs among the candidates) and
+    reduction ratio (share of all pairs never compared in detail).
+    """
     import pandas as pd
 
     from pplink.linkage.evaluate import cluster_metrics, evaluate_links
@@ -313,6 +328,16 @@ def evaluate(links_path: Path, truth_path: Path, as_json: bool) -> None:
             if not {"a_id", "b_id"} <= set(frame.columns):
                 raise click.BadParameter(f"{name} file needs columns a_id and b_id")
         metrics = evaluate_links(links.astype({"a_id": str, "b_id": str}), truth.astype({"a_id": str, "b_id": str}))
+        if candidates_path is not None:
+            from pplink.linkage.evaluate import blocking_metrics
+
+            summary_path = summary_path or links_path.with_name(links_path.stem + ".summary.json")
+            if not summary_path.exists():
+                raise click.BadParameter(f"{summary_path} not found; pass --summary (written by `pplink link`)")
+            stats = json.loads(summary_path.read_text(encoding="utf-8"))["stats"]
+            cands = read(candidates_path).astype({"a_id": str, "b_id": str})
+            metrics.update(blocking_metrics(cands[["a_id", "b_id"]], truth.astype({"a_id": str, "b_id": str}),
+                                            int(stats["n_a"]), int(stats["n_b"])))
     if as_json:
         click.echo(json.dumps(metrics, indent=2, default=float))
     else:

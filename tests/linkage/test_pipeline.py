@@ -138,3 +138,17 @@ def test_hardened_encodings_still_link(febrl, tmp_path):
     a = pplink.encode(paths["a"], mapping=ROOT / "examples/febrl/mapping.toml", schema=schema, secret=secret)
     b = pplink.encode(paths["b"], mapping=ROOT / "examples/febrl/mapping.toml", schema=schema, secret=secret)
     assert pair_metrics(link(a.encoded, b.encoded).links, truth)["f1"] >= 0.99
+
+
+def test_labelled_sample_mode(febrl):
+    a, b, truth = febrl
+    rng = np.random.default_rng(0)
+    sample = truth.sample(300, random_state=1)
+    # reviewed sample: 300 true pairs plus 300 random (non-matching) pairs
+    non = pd.DataFrame({"a_id": rng.choice(a.record_ids, 300), "b_id": rng.choice(b.record_ids, 300)})
+    labels = pd.concat([sample.assign(match=True), non.assign(match=False)], ignore_index=True)
+    result = link(a, b, labels=labels)
+    assert result.stats["labelled_pairs"] == 600
+    assert pair_metrics(result.links, truth)["f1"] >= 0.995
+    with pytest.raises(pplink.ConfigError, match="not in the inputs"):
+        link(a, b, labels=pd.DataFrame({"a_id": ["nope"] * 20, "b_id": ["x"] * 20, "match": [True] * 20}))

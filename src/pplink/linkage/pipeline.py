@@ -103,7 +103,8 @@ class LinkResult:
     """Links (``a_id, b_id, score, probability, match_weight``) and how they were decided.
 
     ``candidates`` holds every scored candidate pair as positions (``ia``, ``ib``) with the
-    CLK Dice ``score``, ``probability`` and whether it was accepted as a link.
+    CLK Dice ``score``, ``probability`` and whether it was accepted as a link;
+    ``named_candidates`` the same with record ids (``a_id``, ``b_id``).
     """
 
     links: pd.DataFrame
@@ -113,6 +114,7 @@ class LinkResult:
     match_threshold: float
     settings: LinkSettings
     stats: dict[str, Any] = field(default_factory=dict)
+    named_candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_encoded(x: EncodedDataset | str | os.PathLike[str]) -> EncodedDataset:
@@ -291,6 +293,7 @@ def link(
     settings: LinkSettings | None = None,
     *,
     model: FellegiSunter | None = None,
+    labels: pd.DataFrame | None = None,
     **overrides: Any,
 ) -> LinkResult:
     """Link source ``a`` to source ``b`` (both encoded with the same schema and secret).
@@ -298,8 +301,11 @@ def link(
     Keyword overrides are applied to ``settings`` (e.g. ``link(a, b, solver="optimal")``).
     Pass a fitted ``model`` (e.g. ``result.model`` of another source pair) to reuse its ``m``
     probabilities; only the match share is then estimated, which helps when a pair has
-    few true matches. Raises :class:`~pplink.errors.IncompatibleEncodingsError` for
-    mismatched fingerprints.
+    few true matches. ``labels`` (columns ``a_id``, ``b_id``, ``match`` as booleans) is a
+    clerically reviewed sample: ``m`` is then estimated from its matches instead of by EM
+    (labelled-sample mode; ``u`` still comes from random pairs, which is more precise than a
+    small sample of non-matches). Raises :class:`~pplink.errors.IncompatibleEncodingsError`
+    for mismatched fingerprints.
     """
     a, b = load_encoded(a), load_encoded(b)
     check_compatible(a, b)
@@ -309,14 +315,39 @@ def link(
     if model is not None and model.n_levels != fs.n_levels:
         raise ConfigError("the given model was fitted on other features; refit it for this schema")
     comparison = _compare(a, b, s, features, fs)
+    m_fixed = None if model is None else model.m_
+    if labels is not None:
+        m_fixed = _m_from_labels(a, b, labels, features, s, fs)
+        comparison.stats["labelled_pairs"] = int(len(labels))
     if len(comparison.ia):
-        lam = _fit([comparison], fs, m_fixed=None if model is None else model.m_)[0]
+        lam = _fit([comparison], fs, m_fixed=m_fixed)[0]
     else:
         fs.m_, lam = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features], 1.0 / comparison.n_pairs
     links, cands, choice, threshold = _decide(comparison, fs, lam, s)
     comparison.stats.update(features=[f.name for f in features], em_iterations=fs.n_iter_,
                             em_converged=fs.converged_)
-    return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats)
+    return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats, _named_candidates(cands, a, b))
+
+
+def _m_from_labels(a: EncodedDataset, b: EncodedDataset, labels: pd.DataFrame, features: list[Feature],
+                   s: LinkSettings, fs: FellegiSunter) -> list[np.ndarray]:
+    """m probabilities from the labelled matches of a reviewed sample."""
+    missing = {"a_id", "b_id", "match"} - set(labels.columns)
+    if missing:
+        raise ConfigError(f"labels need columns a_id, b_id and match; missing {', '.join(sorted(missing))}")
+    pos_a = pd.Series(np.arange(a.n_records), index=a.record_ids.astype(str))
+    pos_b = pd.Series(np.arange(b.n_records), index=b.record_ids.astype(str))
+    lab = labels.astype({"a_id": str, "b_id": str})
+    unknown = ~lab.a_id.isin(pos_a.index) | ~lab.b_id.isin(pos_b.index)
+    if unknown.any():
+        raise ConfigError(f"{int(unknown.sum())} labelled pair(s) name record ids that are not in the inputs")
+    match = lab.match.astype(bool).to_numpy()
+    if match.sum() < 10:
+        raise ConfigError("the labelled sample needs at least 10 matches to estimate m")
+    gamma = comparison_vectors(a, b, pos_a[lab.a_id].to_numpy(), pos_b[lab.b_id].to_numpy(), features, s.levels)
+    supervised = FellegiSunter(fs.n_levels, fs.feature_names).fit_supervised(gamma, match)
+    assert supervised.m_ is not None
+    return supervised.m_
 
 
 def entity_households(entity_id: np.ndarray, tokens: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -359,13 +390,16 @@ def entity_households(entity_id: np.ndarray, tokens: np.ndarray, present: np.nda
 class ClusterResult:
     """Entities across sources: ``clusters`` has ``source, record_id, entity_id`` and
     ``household_id`` (when the schema has a household token); ``links`` the accepted pairwise
-    links with ``source_a, source_b``; ``pairs`` the per-pair statistics."""
+    links with ``source_a, source_b``; ``pairs`` the per-pair statistics; ``candidates`` every
+    scored candidate pair (``source_a, source_b, a_id, b_id, score, probability,
+    match_weight, accepted``)."""
 
     clusters: pd.DataFrame
     links: pd.DataFrame
     model: FellegiSunter
     pairs: dict[tuple[str, str], dict[str, Any]]
     settings: LinkSettings
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def link_many(
@@ -408,6 +442,7 @@ def link_many(
         fs.m_ = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features]
     edges = []
     link_frames = []
+    cand_frames = []
     pair_stats: dict[tuple[str, str], dict[str, Any]] = {}
     for (i, j), c in zip(keys, comparisons, strict=True):
         lam = next(lambdas) if len(c.ia) else 1.0 / c.n_pairs
@@ -416,6 +451,7 @@ def link_many(
         acc = cands[cands.accepted]
         edges.append((i, j, acc.ia.to_numpy(), acc.ib.to_numpy(), acc.match_weight.to_numpy() + 1e-3 * acc.score.to_numpy()))
         link_frames.append(links.assign(source_a=names[i], source_b=names[j]))
+        cand_frames.append(_named_candidates(cands, c.a, c.b).assign(source_a=names[i], source_b=names[j]))
     clusters = cluster_records([d.n_records for d in data], edges, allow_same_source=deduplicate)
     frame = clusters.to_frame(names, [d.record_ids.astype(str) for d in data])
     hh = data[0].metadata.household_token
@@ -427,4 +463,17 @@ def link_many(
         )
     all_links = pd.concat(link_frames, ignore_index=True) if link_frames else pd.DataFrame(columns=LINK_COLUMNS)
     fs.u_, fs.lambda_ = (comparisons[0].u, 0.5) if comparisons else (fs.m_, 0.5)
-    return ClusterResult(frame, all_links, fs, pair_stats, s)
+    all_cands = pd.concat(cand_frames, ignore_index=True) if cand_frames else pd.DataFrame()
+    return ClusterResult(frame, all_links, fs, pair_stats, s, all_cands)
+
+
+def _named_candidates(cands: pd.DataFrame, a: EncodedDataset, b: EncodedDataset) -> pd.DataFrame:
+    """Candidate pairs with record ids instead of positions."""
+    return pd.DataFrame({
+        "a_id": a.record_ids[cands.ia.to_numpy()].astype(str),
+        "b_id": b.record_ids[cands.ib.to_numpy()].astype(str),
+        "score": cands.score.to_numpy(),
+        "probability": cands.probability.to_numpy(),
+        "match_weight": cands.match_weight.to_numpy(),
+        "accepted": cands.accepted.to_numpy(),
+    })
