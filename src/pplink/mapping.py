@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pplink._toml import read_toml
 from pplink.errors import ConfigError, StandardizationError
 
 __all__ = ["FieldMapping", "Mapping", "Standardized", "load_mapping", "standardize_frame", "ISSUE_COLUMNS"]
@@ -193,13 +193,7 @@ def load_mapping(path: str | Path) -> Mapping:
         pplink.errors.ConfigError: mapping file missing.toml does not exist
     """
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"mapping file {p} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"mapping file {p} is not valid TOML: {exc}") from None
+    data = read_toml(p, "mapping file")
     return Mapping.from_dict(data, origin=f"mapping file {p}")
 
 

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from pplink._toml import read_toml
 from pplink.errors import ConfigError
 
 __all__ = [
@@ -380,13 +381,7 @@ def load_schema(path: str | Path) -> Schema:
         pplink.errors.ConfigError: schema file no/such/file.toml does not exist
     """
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"schema file {p} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"schema file {p} is not valid TOML: {exc}") from None
+    data = read_toml(p, "schema file")
     return Schema.from_dict(data, source=f"schema file {p}")
 
 
