@@ -346,6 +346,44 @@ def evaluate(links_path: Path, truth_path: Path, candidates_path: Path | None, s
 
 
 # ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("linked", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", required=True, help="Comma-separated dimensions, e.g. wijk_code,domain.")
+@click.option("--measure", default="count", show_default=True, help="count, sum:COLUMN or mean:COLUMN.")
+@click.option("--policy", default="cbs-remote-access", show_default=True,
+              help="Preset (cbs-remote-access, neighbourhood, strict) or a policy TOML file.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Table CSV to write (reports go next to it), or an existing directory.")
+@click.option("--unit", type=click.Choice(["person", "household"]), default="person", show_default=True)
+@click.option("--person-col", default="entity_id", show_default=True)
+@click.option("--household-col", default="household_id", show_default=True)
+@click.option("--hierarchy", multiple=True, help="DIM=COARSER1,COARSER2 (repeatable), e.g. buurt_code=wijk_code.")
+@click.option("--hierarchy-file", type=click.Path(dir_okay=False, path_type=Path), help="TOML/JSON hierarchies.")
+@click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path),
+              help="Release ledger (SQLite): refuses or protects differencing with earlier releases.")
+@click.option("--method", type=click.Choice(["auto", "exact", "heuristic", "none"]), help="Secondary suppression method.")
+@click.option("--description", default="", help="What the table shows (goes into the report and ledger).")
+@click.option("--detail", is_flag=True, help="Keep primary/secondary status and rules (internal review only).")
+def release(linked: Path, by: str, measure: str, policy: str, output: Path, unit: str, person_col: str,
+            household_col: str, hierarchy: tuple[str, ...], hierarchy_file: Path | None, ledger: Path | None,
+            method: str | None, description: str, detail: bool) -> None:
+    """Release a protected aggregate table from LINKED data (analyst: no encodings, no secret).
+
+    Every cell meets the policy's minimum persons and households; hidden cells are protected
+    against recomputation from totals (checked by an LP audit); with --ledger, requests that
+    would isolate units by differencing with earlier releases are refused or protected.
+    """
+    from pplink.disclosure.cli_support import run_release_cli, summarize
+
+    result = run_release_cli(
+        linked, [b.strip() for b in by.split(",") if b.strip()], measure, policy, output,
+        unit=unit, person_col=person_col, household_col=household_col or None, hierarchy=list(hierarchy),
+        hierarchy_file=hierarchy_file, ledger=ledger, description=description, method=method, detail=detail,
+    )
+    click.echo(summarize(result))
+
+
+# ---------------------------------------------------------------------------------------
 def _print_run(result: Any) -> None:
     click.echo("data holders (plaintext + secret -> encodings):")
     for name, c in result.counts.items():

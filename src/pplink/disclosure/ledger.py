@@ -1,0 +1,629 @@
+"""Release ledger (SQLite): what was published, and checks of new requests against it.
+
+The ledger lives in the analyst zone only. Per release it stores the table definition, the
+policy fingerprint, a population fingerprint, every cell with its status and published
+value, and, compressed, the *unit sets* of all cells as keyed 64-bit hashes of the
+pseudonymous person and household ids (keyed with a random salt kept in the ledger), plus
+the table's linear structure and protection data for the joint audit.
+
+Checks for a new request (before it is protected):
+
+* **Differencing** (Denning et al. 1979, "the tracker"): for every new cell and every
+  earlier cell of the same kind (same unit, same measure family) that share units, the
+  symmetric difference of their unit sets is computed by one sparse matrix product.
+  ``0 < |A xor B| < min_difference`` units (or, when one cell lies inside the other, a
+  difference made of persons from fewer than ``min_households`` households) means that
+  publishing the new cell next to the old one
+  would reveal a handful of people by subtraction: the same table for a population that
+  differs by a few records, overlapping geographies, a slightly changed filter. The
+  policy then refuses the request (with the list of conflicts) or treats those cells as
+  unsafe.
+* **Linked tables**: new cells with exactly the same unit set as an earlier cell are the
+  same number. The new table is protected and audited *jointly* with the earlier releases
+  it shares cells with (their published values fixed, their hidden cells still needing
+  their protection), so an earlier hidden cell cannot be recovered through the new table,
+  nor a new one through the earlier tables.
+
+Limitations: differences against *combinations* of three or more earlier cells (general
+trackers) are only caught through linked cells and the joint LP audit, not in general;
+nested cells (A strictly inside B) across releases add no inequality to the joint audit.
+
+Example:
+    >>> import os, tempfile
+    >>> led = Ledger(os.path.join(tempfile.mkdtemp(), "ledger.sqlite"))
+    >>> led.releases()
+    []
+    >>> led.close()
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from pplink.disclosure.audit import ProtectionProblem
+from pplink.disclosure.policy import Policy
+from pplink.disclosure.table import TableData
+
+__all__ = ["Ledger", "LedgerContext", "Conflict"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS releases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    description TEXT NOT NULL,
+    policy_fingerprint TEXT NOT NULL,
+    family TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    population_fingerprint TEXT NOT NULL,
+    n_cells INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cells (
+    release_id INTEGER NOT NULL REFERENCES releases(id),
+    cell INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    status TEXT NOT NULL,
+    published REAL,
+    PRIMARY KEY (release_id, cell)
+);
+CREATE TABLE IF NOT EXISTS links (
+    release_id INTEGER NOT NULL,
+    cell INTEGER NOT NULL,
+    other_release INTEGER NOT NULL,
+    other_cell INTEGER NOT NULL
+);
+"""
+_FORMAT = "pplink-ledger/1"
+
+
+@dataclass
+class Conflict:
+    """A new cell that would be differenced against an earlier released cell.
+
+    Example:
+        >>> Conflict(3, 1, 7, "persons", ("W1",), ("W1",)).to_dict()["release_id"]
+        1
+    """
+
+    cell: int
+    release_id: int
+    other_cell: int
+    kind: str  # "persons" or "households"
+    labels: tuple[str, ...]
+    other_labels: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (no unit counts: only which cells and which kind of difference).
+
+        Example:
+            >>> sorted(Conflict(0, 1, 2, "persons", ("a",), ("b",)).to_dict())
+            ['cell', 'kind', 'labels', 'other_cell', 'other_labels', 'release_id']
+        """
+        return {
+            "cell": self.cell,
+            "labels": list(self.labels),
+            "release_id": self.release_id,
+            "other_cell": self.other_cell,
+            "other_labels": list(self.other_labels),
+            "kind": self.kind,
+        }
+
+    def explain(self, min_difference: int, min_households: int) -> str:
+        """One sentence for error messages.
+
+        Example:
+            >>> Conflict(0, 4, 2, "persons", ("W1", "wmo"), ("W1", "wmo")).explain(10, 10)[:30]
+            'cell (W1, wmo) differs from ce'
+        """
+        what = (
+            f"fewer than {min_difference} persons"
+            if self.kind == "persons"
+            else f"persons from fewer than {min_households} households"
+        )
+        return (
+            f"cell ({', '.join(self.labels)}) differs from cell ({', '.join(self.other_labels)}) "
+            f"of release {self.release_id} by {what}"
+        )
+
+
+@dataclass
+class _Stored:
+    release_id: int
+    family: str
+    definition: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    labels: list[tuple[str, ...]]
+
+    def matrix(self, prefix: str) -> sp.csr_matrix:
+        a = self.arrays
+        n = int(a["n_cells"])
+        hashes = a[f"{prefix}_hash"]
+        return sp.csr_matrix(
+            (
+                np.ones(len(a[f"{prefix}_indices"]), dtype=np.int64),
+                a[f"{prefix}_indices"],
+                a[f"{prefix}_indptr"],
+            ),
+            shape=(n, len(hashes)),
+        )
+
+    def problem(self) -> ProtectionProblem:
+        a = self.arrays
+        n = int(a["n_cells"])
+
+        def mat(name: str) -> sp.csr_matrix:
+            return sp.csr_matrix(
+                (a[f"{name}_data"], a[f"{name}_indices"], a[f"{name}_indptr"]),
+                shape=(int(a[f"{name}_rows"]), n),
+            )
+
+        hidden = a["hidden"].astype(bool)
+        return ProtectionProblem(
+            A_eq=mat("eq"),
+            A_ub=mat("ub"),
+            value=a["value"],
+            up_room=a["up_room"],
+            down_room=a["down_room"],
+            pub_up=a["pub_up"],
+            pub_down=a["pub_down"],
+            upl=a["upl"],
+            lpl=a["lpl"],
+            primary=a["primary"].astype(bool),
+            cost=np.ones(n),
+            fixed_published=~hidden,
+            fixed_hidden=hidden,
+        )
+
+
+@dataclass
+class LedgerContext:
+    """Result of checking a new table against the ledger (see :meth:`Ledger.prepare`).
+
+    Example:
+        >>> LedgerContext(family="count/person", person_hash=np.zeros(0, np.int64)).conflicts
+        []
+    """
+
+    family: str
+    person_hash: np.ndarray
+    household_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    person_household: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    conflicts: list[Conflict] = field(default_factory=list)
+    links: list[tuple[int, int, int]] = field(default_factory=list)  # (new cell, release, old cell)
+    stored: dict[int, _Stored] = field(default_factory=dict)
+    old_links: list[tuple[int, int, int, int]] = field(default_factory=list)
+    releases_compared: int = 0
+
+    def joint_problem(self, new: ProtectionProblem) -> tuple[ProtectionProblem, np.ndarray]:
+        """The new problem joined with linked earlier releases; returns (problem, new-cell index).
+
+        Earlier cells keep their status (published cells stay published, hidden cells
+        hidden) and their unsafe cells keep their protection levels; identical cells are
+        tied by equations ``x_new - x_old = 0``.
+
+        Example:
+            >>> import scipy.sparse as sp
+            >>> ctx = LedgerContext(family="count/person", person_hash=np.zeros(0, np.int64))
+            >>> p = ProtectionProblem.simple(sp.csr_matrix((0, 2)), np.array([1.0, 2.0]))
+            >>> joint, idx = ctx.joint_problem(p)
+            >>> joint is p, idx.tolist()
+            (True, [0, 1])
+        """
+        if not self.stored:
+            return new, np.arange(new.n)
+        parts = [new]
+        offset = {0: 0}
+        pos = new.n
+        order = sorted(self.stored)
+        for rid in order:
+            offset[rid] = pos
+            p = self.stored[rid].problem()
+            parts.append(p)
+            pos += p.n
+        total = pos
+        eq_blocks = [sp.csr_matrix(p.A_eq) for p in parts]
+        ub_blocks = [sp.csr_matrix(p.A_ub) for p in parts]
+        A_eq = sp.block_diag(eq_blocks, format="csr") if eq_blocks else sp.csr_matrix((0, total))
+        A_ub = sp.block_diag(ub_blocks, format="csr") if ub_blocks else sp.csr_matrix((0, total))
+        ties = []
+        for cell, rid, ocell in self.links:
+            ties.append((offset[0] + cell, offset[rid] + ocell))
+        for rid, cell, orid, ocell in self.old_links:
+            if rid in offset and orid in offset and rid != 0 and orid != 0:
+                ties.append((offset[rid] + cell, offset[orid] + ocell))
+        if ties:
+            r = np.repeat(np.arange(len(ties)), 2)
+            c = np.array(ties, dtype=np.int64).ravel()
+            v = np.tile([1.0, -1.0], len(ties))
+            T = sp.csr_matrix((v, (r, c)), shape=(len(ties), total))
+            A_eq = sp.vstack([A_eq, T], format="csr")
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        joint = ProtectionProblem(
+            A_eq=A_eq,
+            A_ub=A_ub,
+            value=cat("value"),
+            up_room=cat("up_room"),
+            down_room=cat("down_room"),
+            pub_up=cat("pub_up"),
+            pub_down=cat("pub_down"),
+            upl=cat("upl"),
+            lpl=cat("lpl"),
+            primary=cat("primary"),
+            cost=np.concatenate([new.cost] + [np.full(p.n, 1.0) for p in parts[1:]]),
+            fixed_published=cat("fixed_published"),
+            fixed_hidden=cat("fixed_hidden"),
+        )
+        return joint, np.arange(new.n)
+
+    def summary(self) -> dict[str, Any]:
+        """For the report.
+
+        Example:
+            >>> LedgerContext(family="f", person_hash=np.zeros(0, np.int64)).summary()["conflicts"]
+            []
+        """
+        return {
+            "releases_compared": self.releases_compared,
+            "linked_releases": sorted(self.stored),
+            "linked_cells": len(self.links),
+            "conflicts": [c.to_dict() for c in self.conflicts],
+        }
+
+
+def _family(table: TableData) -> str:
+    if table.measure == "count":
+        return f"count/{table.unit}"
+    return f"amount:{table.amount_col}/{table.unit}"
+
+
+def _pack(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+class Ledger:
+    """A release ledger in one SQLite file (created when missing).
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "l.sqlite")
+        >>> with Ledger(path) as led:
+        ...     led.format
+        'pplink-ledger/1'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.executescript(_SCHEMA)
+        row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
+        if row is None:
+            with self._db:
+                self._db.execute("INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(32),))
+                self._db.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
+            row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
+        self._salt = bytes.fromhex(row[0])
+        self.format = self._db.execute("SELECT value FROM meta WHERE key='format'").fetchone()[0]
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database.
+
+        Example:
+            >>> import os, tempfile
+            >>> Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")).close()
+        """
+        self._db.close()
+
+    # ------------------------------------------------------------------ hashing
+    def hash_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Keyed 64-bit hashes (int64) of pseudonymous ids.
+
+        Example:
+            >>> import os, tempfile
+            >>> with Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")) as led:
+            ...     h = led.hash_ids(np.array(["a", "b", "a"]))
+            >>> bool(h[0] == h[2]), bool(h[0] != h[1])
+            (True, True)
+        """
+        out = np.empty(len(ids), dtype=np.int64)
+        for i, u in enumerate(ids):
+            d = hashlib.blake2b(str(u).encode("utf-8"), key=self._salt, digest_size=8).digest()
+            out[i] = int.from_bytes(d, "big", signed=True)
+        return out
+
+    # ---------------------------------------------------------------- inspection
+    def releases(self) -> list[dict[str, Any]]:
+        """All releases (id, created, description, fingerprints, definition).
+
+        Example:
+            >>> import os, tempfile
+            >>> Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")).releases()
+            []
+        """
+        rows = self._db.execute(
+            "SELECT id, created, description, policy_fingerprint, family, definition, population_fingerprint, n_cells "
+            "FROM releases ORDER BY id"
+        ).fetchall()
+        return [
+            {
+                "id": r[0],
+                "created": r[1],
+                "description": r[2],
+                "policy_fingerprint": r[3],
+                "family": r[4],
+                "definition": json.loads(r[5]),
+                "population_fingerprint": r[6],
+                "n_cells": r[7],
+            }
+            for r in rows
+        ]
+
+    def cells(self, release_id: int) -> list[dict[str, Any]]:
+        """Published cells of a release (labels, status, published value or None).
+
+        Example:
+            >>> import os, tempfile
+            >>> Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")).cells(1)
+            []
+        """
+        rows = self._db.execute(
+            "SELECT cell, labels, status, published FROM cells WHERE release_id=? ORDER BY cell",
+            (release_id,),
+        ).fetchall()
+        return [{"cell": r[0], "labels": json.loads(r[1]), "status": r[2], "published": r[3]} for r in rows]
+
+    def _load(self, release_id: int) -> _Stored:
+        row = self._db.execute(
+            "SELECT family, definition, data FROM releases WHERE id=?", (release_id,)
+        ).fetchone()
+        labels = [
+            tuple(json.loads(r[0]))
+            for r in self._db.execute(
+                "SELECT labels FROM cells WHERE release_id=? ORDER BY cell", (release_id,)
+            )
+        ]
+        return _Stored(release_id, row[0], json.loads(row[1]), _unpack(row[2]), labels)
+
+    # --------------------------------------------------------------------- checks
+    def prepare(self, table: TableData, policy: Policy, candidate: np.ndarray) -> LedgerContext:
+        """Compare a new table with every earlier release of the same family.
+
+        ``candidate``: cells that would be published if nothing else happened (non-unsafe
+        cells); only those can raise a differencing conflict.
+
+        Example:
+            >>> import os, tempfile, pandas as pd
+            >>> from pplink.disclosure.table import build_table
+            >>> from pplink.disclosure.policy import load_policy
+            >>> df = pd.DataFrame({"entity_id": list("abc"), "household_id": list("abc"), "w": list("xxy")})
+            >>> t = build_table(df, ["w"], "count")
+            >>> with Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")) as led:
+            ...     ctx = led.prepare(t, load_policy("cbs-remote-access"), np.ones(3, bool))
+            >>> ctx.conflicts, ctx.releases_compared
+            ([], 0)
+        """
+        fam = _family(table)
+        p_hash = self.hash_ids(table.person_ids)
+        h_hash = self.hash_ids(table.household_ids)
+        cp = table.cell_persons.tocsr()
+        ch = table.cell_households.tocsr()
+        ctx = LedgerContext(family=fam, person_hash=p_hash, household_hash=h_hash)
+        ctx.person_household = h_hash[table.info["person_household_code"]]
+        person_table = table.unit == "person"
+        new_units = cp if person_table else ch
+        new_hash = p_hash if person_table else h_hash
+        prefix = "persons" if person_table else "households"
+        min_diff = policy.ledger_min_difference
+        min_hh = policy.frequency.min_households
+        ids = [r[0] for r in self._db.execute("SELECT id FROM releases WHERE family=? ORDER BY id", (fam,))]
+        linked: set[int] = set()
+        for rid in ids:
+            old = self._load(rid)
+            ctx.releases_compared += 1
+            old_units = old.matrix(prefix)
+            old_hash = old.arrays[f"{prefix}_hash"]
+            a_new, a_old = _align(new_units, new_hash, old_units, old_hash)
+            inter = (a_new @ a_old.T).tocoo()
+            rows, cols = inter.row.astype(np.int64), inter.col.astype(np.int64)
+            diff = np.diff(a_new.indptr)[rows] + np.diff(a_old.indptr)[cols] - 2 * inter.data
+            # identical unit sets: the same number (amounts: also the same total)
+            same = diff == 0
+            if table.measure != "count":
+                same &= np.isclose(table.base[rows], old.arrays["value"][cols])
+            for r, c in zip(rows[same], cols[same]):
+                ctx.links.append((int(r), rid, int(c)))
+                linked.add(rid)
+            kind = "persons" if person_table else "households"
+            small = (diff > 0) & (diff < min_diff) & candidate[rows]
+            for r, c in zip(rows[small], cols[small]):
+                ctx.conflicts.append(
+                    Conflict(int(r), rid, int(c), kind, table.labels(int(r)), old.labels[int(c)])
+                )
+            # person tables: when one cell lies inside the other, the count difference is
+            # the size of the group in between; that group must also span at least
+            # min_households households. |households(A xor B)| >= |H_A xor H_B|, so only
+            # pairs whose household sets differ by fewer than min_households need the
+            # exact check.
+            if person_table and min_hh > 1:
+                size_n = np.diff(a_new.indptr)[rows]
+                size_o = np.diff(a_old.indptr)[cols]
+                nested = inter.data == np.minimum(size_n, size_o)
+                rest = (diff >= min_diff) & candidate[rows] & nested
+                if rest.any():
+                    hn, ho = _align(ch, h_hash, old.matrix("households"), old.arrays["households_hash"])
+                    r_, c_ = rows[rest], cols[rest]
+                    ih = np.asarray((hn @ ho.T).tocsr()[r_, c_]).ravel()
+                    dh = np.diff(hn.indptr)[r_] + np.diff(ho.indptr)[c_] - 2 * ih
+                    check = dh < min_hh
+                    if check.any():
+                        hh_of = dict(zip(new_hash.tolist(), ctx.person_household.tolist()))
+                        hh_of.update(zip(old_hash.tolist(), old.arrays["person_household"].tolist()))
+                        for r, c in zip(r_[check], c_[check]):
+                            a = set(new_hash[cp.indices[cp.indptr[r] : cp.indptr[r + 1]]].tolist())
+                            b = set(
+                                old_hash[
+                                    old_units.indices[old_units.indptr[c] : old_units.indptr[c + 1]]
+                                ].tolist()
+                            )
+                            hh = {hh_of[u] for u in a ^ b}
+                            if 0 < len(hh) < min_hh:
+                                ctx.conflicts.append(
+                                    Conflict(
+                                        int(r),
+                                        rid,
+                                        int(c),
+                                        "households",
+                                        table.labels(int(r)),
+                                        old.labels[int(c)],
+                                    )
+                                )
+            if rid in linked:
+                ctx.stored[rid] = old
+        # a new cell identical to an earlier released cell adds no information: its
+        # differences to other earlier cells were already public (or checked) then
+        same_as_old = {c for c, _, _ in ctx.links}
+        ctx.conflicts = [c for c in ctx.conflicts if c.cell not in same_as_old]
+        # close the set of linked releases under earlier links
+        frontier = set(linked)
+        while frontier:
+            q = ",".join("?" * len(frontier))
+            rows = self._db.execute(
+                f"SELECT release_id, cell, other_release, other_cell FROM links WHERE release_id IN ({q}) OR other_release IN ({q})",
+                (*frontier, *frontier),
+            ).fetchall()
+            frontier = set()
+            for rid, cell, orid, ocell in rows:
+                ctx.old_links.append((rid, cell, orid, ocell))
+                for x in (rid, orid):
+                    if x not in ctx.stored:
+                        ctx.stored[x] = self._load(x)
+                        frontier.add(x)
+        ctx.old_links = sorted(set(ctx.old_links))
+        return ctx
+
+    # --------------------------------------------------------------------- record
+    def record(
+        self,
+        ctx: LedgerContext,
+        table: TableData,
+        problem: ProtectionProblem,
+        hidden: np.ndarray,
+        status: list[str],
+        published: np.ndarray,
+        *,
+        policy: Policy,
+        definition: dict[str, Any],
+        description: str = "",
+    ) -> int:
+        """Store a protected release; returns its id.
+
+        Example:
+            >>> # see tests/disclosure/test_ledger.py for a full round trip
+            >>> True
+            True
+        """
+        new_units = table.cell_persons.tocsr()
+        hh_units = table.cell_households.tocsr()
+        unit_hash = ctx.person_hash if table.unit == "person" else ctx.household_hash
+        pop = hashlib.sha256(np.sort(unit_hash).tobytes()).hexdigest()
+        eq, ub = problem.A_eq.tocsr(), problem.A_ub.tocsr()
+        arrays = {
+            "n_cells": np.array(table.n_cells),
+            "persons_indptr": new_units.indptr.astype(np.int64),
+            "persons_indices": new_units.indices.astype(np.int64),
+            "persons_hash": ctx.person_hash,
+            "person_household": ctx.person_household,
+            "households_indptr": hh_units.indptr.astype(np.int64),
+            "households_indices": hh_units.indices.astype(np.int64),
+            "households_hash": ctx.household_hash,
+            "eq_data": eq.data,
+            "eq_indices": eq.indices.astype(np.int64),
+            "eq_indptr": eq.indptr.astype(np.int64),
+            "eq_rows": np.array(eq.shape[0]),
+            "ub_data": ub.data,
+            "ub_indices": ub.indices.astype(np.int64),
+            "ub_indptr": ub.indptr.astype(np.int64),
+            "ub_rows": np.array(ub.shape[0]),
+            "value": problem.value,
+            "up_room": problem.up_room,
+            "down_room": problem.down_room,
+            "pub_up": problem.pub_up,
+            "pub_down": problem.pub_down,
+            "upl": problem.upl,
+            "lpl": problem.lpl,
+            "primary": problem.primary.astype(np.int8),
+            "hidden": np.asarray(hidden).astype(np.int8),
+        }
+        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO releases (created, description, policy_fingerprint, family, definition, "
+                "population_fingerprint, n_cells, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created,
+                    description,
+                    policy.fingerprint,
+                    ctx.family,
+                    json.dumps(definition, sort_keys=True),
+                    pop,
+                    table.n_cells,
+                    _pack(arrays),
+                ),
+            )
+            rid = int(cur.lastrowid)
+            self._db.executemany(
+                "INSERT INTO cells VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        rid,
+                        c,
+                        json.dumps(list(table.labels(c))),
+                        status[c],
+                        None if hidden[c] or not np.isfinite(published[c]) else float(published[c]),
+                    )
+                    for c in range(table.n_cells)
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO links VALUES (?, ?, ?, ?)", [(rid, c, orid, oc) for c, orid, oc in ctx.links]
+            )
+        return rid
+
+
+def _align(
+    a: sp.csr_matrix, ha: np.ndarray, b: sp.csr_matrix, hb: np.ndarray
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Re-index two cell x unit matrices onto one common unit axis (by hash)."""
+    allh, inv = np.unique(np.concatenate([ha, hb]), return_inverse=True)
+    ia, ib = inv[: len(ha)], inv[len(ha) :]
+    a2 = sp.csr_matrix(
+        (np.ones(a.nnz, dtype=np.int64), ia[a.indices], a.indptr), shape=(a.shape[0], len(allh))
+    )
+    b2 = sp.csr_matrix(
+        (np.ones(b.nnz, dtype=np.int64), ib[b.indices], b.indptr), shape=(b.shape[0], len(allh))
+    )
+    return a2, b2
