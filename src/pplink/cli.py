@@ -403,6 +403,8 @@ def _print_run(result: Any) -> None:
             click.echo(f"  {name:<30} -> {path}")
         for name, why in result.refused.items():
             click.echo(f"  {name:<30} REFUSED: {why}")
+    if getattr(result, "report", None) is not None:
+        click.echo(f"run report (aggregates only): {result.report}")
 
 
 @cli.command()
@@ -420,6 +422,21 @@ def run(pipeline: Path, steps: str) -> None:
     with _spinner(False, "running pipeline"):
         result = run_pipeline(pipeline, steps=wanted)
     _print_run(result)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write. Default: DIRECTORY/report.html.")
+def report(directory: Path, output: Path | None) -> None:
+    """Write the HTML run report of a finished run's output DIRECTORY (aggregates only).
+
+    Reads encoded/, linkage/ and release/ (each optional) and writes one self-contained page:
+    inputs and rejects per source, linkage quality, released tables with their audits.
+    """
+    from pplink.report import write_report
+
+    click.echo(str(write_report(directory, path=output)))
 
 
 @cli.command()

@@ -76,6 +76,7 @@ class PipelineResult:
     reports: dict[str, Path] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None
 
 
 def load_pipeline(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -274,7 +275,7 @@ def run_pipeline(path: str | os.PathLike[str], *, steps: tuple[str, ...] = ("enc
         else [out / "encoded" / f"{s['name']}.parquet" for s in cfg["sources"]]
     )
     if "link" not in steps:
-        return result
+        return _report(out, result, cfg)
     data, res = _link(cfg, encoded, out, result)
     linked = build_linked_table(data, res.clusters, cfg.get("analysis", {}))
     (out / "analysis").mkdir(parents=True, exist_ok=True)
@@ -285,6 +286,14 @@ def run_pipeline(path: str | os.PathLike[str], *, steps: tuple[str, ...] = ("enc
         linked.to_parquet(tmp, index=False)
     if "release" in steps:
         _release(cfg, linked, out, result)
+    return _report(out, result, cfg)
+
+
+def _report(out: Path, result: PipelineResult, cfg: dict[str, Any]) -> PipelineResult:
+    """Write ``report.html`` (aggregates only) for whatever this run produced."""
+    from pplink.report import write_report
+
+    result.report = write_report(out, result, title=cfg.get("name"))
     return result
 
 

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -84,12 +85,69 @@ def token_pairs(
     return joined["i_a"].to_numpy(np.int64), joined["i_b"].to_numpy(np.int64)
 
 
+@numba.njit(cache=True, parallel=True)
 def _band_keys(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Pack the bits at ``positions`` of every filter into one uint64 key per row."""
-    words = filters[:, positions >> 6]
-    bits = (words >> (positions & 63).astype(np.uint64)) & np.uint64(1)
-    shifts = np.arange(len(positions), dtype=np.uint64)
-    return np.bitwise_or.reduce(bits << shifts, axis=1)
+    n = filters.shape[0]
+    out = np.zeros(n, dtype=np.uint64)
+    one = np.uint64(1)
+    for i in numba.prange(n):
+        key = np.uint64(0)
+        for j in range(positions.shape[0]):
+            p = positions[j]
+            key |= ((filters[i, p >> 6] >> np.uint64(p & 63)) & one) << np.uint64(j)
+        out[i] = key
+    return out
+
+
+@numba.njit(cache=True)
+def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge-join two key arrays sorted by key (``oa``/``ob`` map back to row numbers)."""
+    # first pass: count pairs
+    i = j = 0
+    total = 0
+    na, nb = ka.shape[0], kb.shape[0]
+    while i < na and j < nb:
+        if ka[i] < kb[j]:
+            i += 1
+        elif ka[i] > kb[j]:
+            j += 1
+        else:
+            k = ka[i]
+            i2 = i
+            while i2 < na and ka[i2] == k:
+                i2 += 1
+            j2 = j
+            while j2 < nb and kb[j2] == k:
+                j2 += 1
+            if i2 - i <= max_bucket and j2 - j <= max_bucket:
+                total += (i2 - i) * (j2 - j)
+            i, j = i2, j2
+    pa = np.empty(total, dtype=np.int64)
+    pb = np.empty(total, dtype=np.int64)
+    i = j = 0
+    t = 0
+    while i < na and j < nb:
+        if ka[i] < kb[j]:
+            i += 1
+        elif ka[i] > kb[j]:
+            j += 1
+        else:
+            k = ka[i]
+            i2 = i
+            while i2 < na and ka[i2] == k:
+                i2 += 1
+            j2 = j
+            while j2 < nb and kb[j2] == k:
+                j2 += 1
+            if i2 - i <= max_bucket and j2 - j <= max_bucket:
+                for x in range(i, i2):
+                    for y in range(j, j2):
+                        pa[t] = oa[x]
+                        pb[t] = ob[y]
+                        t += 1
+            i, j = i2, j2
+    return pa, pb
 
 
 def lsh_pairs(
@@ -97,29 +155,30 @@ def lsh_pairs(
     b: np.ndarray,
     *,
     bits: int,
-    bands: int = 32,
-    bits_per_band: int = 24,
+    bands: int = 30,
+    bits_per_band: int = 32,
     seed: int = 20240101,
     max_bucket: int = 500,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hamming-LSH candidate pairs between packed filters ``a`` and ``b``.
 
-    Buckets holding more than ``max_bucket`` records on either side are skipped (typically
-    near-empty filters); raise it if pair completeness suffers.
+    Each band is a sort-merge join on the packed band keys (compiled). Buckets holding more
+    than ``max_bucket`` records on either side are skipped (typically near-empty filters);
+    raise it if pair completeness suffers. With ``bits_per_band = r`` and ``bands = L``, a
+    pair whose filters agree on a share ``s`` of their bits becomes a candidate with
+    probability ``1 - (1 - s**r)**L``.
     """
     if not 1 <= bits_per_band <= 64:
         raise ValueError("bits_per_band must be 1..64")
     if a.shape[1] != b.shape[1]:
         raise ValueError("filters of a and b differ in length")
     rng = np.random.default_rng(seed)
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(bands):
         positions = rng.choice(bits, size=bits_per_band, replace=False).astype(np.int64)
         ka, kb = _band_keys(a, positions), _band_keys(b, positions)
-        fa = pd.DataFrame({"k": ka, "i": np.arange(len(ka))})
-        fb = pd.DataFrame({"k": kb, "j": np.arange(len(kb))})
-        sa, sb = fa["k"].map(fa["k"].value_counts()), fb["k"].map(fb["k"].value_counts())
-        fa, fb = fa[sa.to_numpy() <= max_bucket], fb[sb.to_numpy() <= max_bucket]
-        joined = fa.merge(fb, on="k")
-        found.append((joined["i"].to_numpy(np.int64), joined["j"].to_numpy(np.int64)))
+        oa, ob = np.argsort(ka, kind="stable"), np.argsort(kb, kind="stable")
+        found.append(_join_sorted(ka[oa], oa, kb[ob], ob, max_bucket))
     return union_pairs(*found, n_b=len(b))

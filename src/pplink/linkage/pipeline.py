@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +67,8 @@ class LinkSettings:
       (all-pairs up to ``auto_all_pairs_limit`` comparisons, else LSH). Token joins are always
       added unless ``token_blocking`` is false.
     * ``levels``: Dice cut points for per-field comparison levels.
-    * ``match_threshold``: ``None`` chooses it automatically from the model.
+    * ``match_threshold``: ``None`` chooses it automatically from the model (never below
+      ``min_match_probability``).
     * ``solver``: ``"greedy"`` or ``"optimal"`` (1:1), ``"one_to_many_a"``/``"one_to_many_b"``,
       or ``"none"``.
     """
@@ -76,10 +78,11 @@ class LinkSettings:
     candidate_top_k: int | None = 50
     token_blocking: bool = True
     auto_all_pairs_limit: float = 5e10
-    lsh_bands: int = 40
-    lsh_bits_per_band: int = 20
+    lsh_bands: int = 30
+    lsh_bits_per_band: int = 32
     levels: tuple[float, ...] = DEFAULT_LEVELS
     match_threshold: float | None = None
+    min_match_probability: float = 0.5
     solver: str = "greedy"
     u_sample: int = 200_000
     seed: int = 12345
@@ -173,7 +176,9 @@ class _Comparison:
 def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: list[Feature], model: FellegiSunter,
              *, dedup: bool = False) -> _Comparison:
     stats: dict[str, Any] = {"n_a": a.n_records, "n_b": b.n_records}
+    t0 = time.perf_counter()
     ia, ib = _candidates(a, b, s, stats, dedup=dedup)
+    t1 = time.perf_counter()
     gamma = comparison_vectors(a, b, ia, ib, features, s.levels)
     n_pairs = a.n_records * (a.n_records - 1) / 2 if dedup else float(a.n_records) * b.n_records
     rng = np.random.default_rng(s.seed)
@@ -190,6 +195,7 @@ def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: li
     for j, f in enumerate(features):
         if f.kind == "household":
             u[j] = _household_u(a, b, f, u[j], max(n_pairs, 1.0), dedup=dedup)
+    stats["seconds"] = {"candidates": t1 - t0, "compare": time.perf_counter() - t1}
     return _Comparison(a, b, ia, ib, gamma, u, max(n_pairs, 1.0), stats)
 
 
@@ -239,7 +245,10 @@ def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -
         threshold = s.match_threshold
     elif len(ia):
         choice = choose_threshold(probability)
-        threshold = choice.threshold
+        # F1-optimal thresholds on calibrated probabilities lie near F1*/2, i.e. just under
+        # 0.5 when linkage is good; the floor only bites in degenerate blocks where the model
+        # expects no matches at all and the "best" cut would accept near-zero probabilities.
+        threshold = max(choice.threshold, s.min_match_probability)
     else:
         threshold = 1.0
     score = dice_pairs(a.clk, b.clk, ia, ib) if (a.clk is not None and len(ia)) else np.zeros(len(ia))
@@ -319,11 +328,14 @@ def link(
     if labels is not None:
         m_fixed = _m_from_labels(a, b, labels, features, s, fs)
         comparison.stats["labelled_pairs"] = int(len(labels))
+    t0 = time.perf_counter()
     if len(comparison.ia):
         lam = _fit([comparison], fs, m_fixed=m_fixed)[0]
     else:
         fs.m_, lam = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features], 1.0 / comparison.n_pairs
+    t1 = time.perf_counter()
     links, cands, choice, threshold = _decide(comparison, fs, lam, s)
+    comparison.stats["seconds"].update(fit=t1 - t0, decide=time.perf_counter() - t1)
     comparison.stats.update(features=[f.name for f in features], em_iterations=fs.n_iter_,
                             em_converged=fs.converged_)
     return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats, _named_candidates(cands, a, b))
