@@ -69,7 +69,7 @@ def test_invalid_schemas_are_explained(path, value, message):
 def test_xor_fold_needs_even_word_counts():
     d = variant(["hardening", "xor_fold"], True)
     d["fields"]["sex"]["bits"] = 64
-    with pytest.raises(ConfigError, match="multiples of 128"):
+    with pytest.raises(ConfigError, match=r"multiples of 128 bits; change sex \(64 bits\)"):
         Schema.from_dict(d)
 
 

@@ -366,9 +366,11 @@ def _validate(s: Schema) -> None:
                                                   and len(h.salt) > len(":year")),
          "hardening.salt must be 'FIELD' or 'FIELD:year'")
     if h.xor_fold:
-        for bits in [s.clk_bits] * bool(s.clk_fields) + [f.bits for f in s.filter_fields]:
-            folded = bits * (2 if h.balance else 1)
-            need(folded % 128 == 0, "xor_fold needs filter lengths that are multiples of 128 bits")
+        factor = 2 if h.balance else 1
+        odd = [("clk", s.clk_bits)] if s.clk_fields and (s.clk_bits * factor) % 128 else []
+        odd += [(f.name, f.bits) for f in s.filter_fields if (f.bits * factor) % 128]
+        need(not odd, "xor_fold needs filter lengths that are multiples of 128 bits; change "
+             + ", ".join(f"{name} ({bits} bits)" for name, bits in odd))
 
 
 def load_schema(path: str | Path) -> Schema:
