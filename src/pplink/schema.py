@@ -66,6 +66,23 @@ class BloomField:
     clk_k: int = 10
     bits: int = 256
     k: int = 20
+    derive: str = ""
+
+    @property
+    def source_field(self) -> str:
+        """The logical field the values come from (``derive = "birth_date:year"`` -> birth_date)."""
+        return self.derive.split(":", 1)[0] if self.derive else self.name
+
+    def derive_value(self, value: str | None) -> str | None:
+        """The encoded value for a source value (identity unless ``derive`` is set).
+
+        Example:
+            >>> BloomField("birth_year", derive="birth_date:year").derive_value("1980-05-17")
+            '1980'
+        """
+        if not self.derive or value is None:
+            return value
+        return value[:4] if len(value) >= 4 else None
 
     def tokens_for(self, value: str) -> list[str]:
         """Split a normalised value into the tokens that get hashed.
@@ -199,7 +216,7 @@ class Schema:
     @property
     def input_fields(self) -> tuple[str, ...]:
         """Every logical field the schema reads, in a stable order."""
-        names: list[str] = [f.name for f in self.fields]
+        names: list[str] = [f.source_field for f in self.fields]
         for t in self.tokens:
             names.extend(t.all_fields)
         if self.hardening.salt_field:
@@ -307,6 +324,7 @@ class Schema:
 
 _FIELD_TYPES: dict[str, type] = {
     "tokenizer": str, "q": int, "positional": bool, "padded": bool, "clk_k": int, "bits": int, "k": int,
+    "derive": str,
 }
 _HARDENING_TYPES: dict[str, type] = {
     "salt": str, "balance": bool, "xor_fold": bool, "diffusion": int, "diffusion_bits": int,
@@ -353,6 +371,8 @@ def _validate(s: Schema) -> None:
         need(isinstance(f.bits, int) and 0 <= f.bits <= _MAX_BITS and f.bits % 64 == 0,
              f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS}")
         need(f.clk_k > 0 or f.bits > 0, f"field {f.name!r} is neither in the CLK (clk_k) nor has its own filter (bits)")
+        need(not f.derive or (f.derive.count(":") == 1 and f.derive.endswith(":year") and len(f.derive) > 5),
+             f"field {f.name!r}: derive must be '' or 'FIELD:year'")
     need(bool(s.clk_fields) or bool(s.filter_fields) or bool(s.tokens), "the schema encodes nothing")
     for t in s.tokens:
         need(bool(t.fields), f"token {t.name!r} needs at least one field in 'fields'")

@@ -26,7 +26,7 @@ from pplink.encode.harden import _diffuse, balance, diffusion_taps, xor_fold
 from pplink.encode.tokens import hmac_token_array
 from pplink.encoded import EncodedDataset, EncodingMetadata
 from pplink.keys import Secret
-from pplink.schema import Schema
+from pplink.schema import BloomField, Schema
 
 __all__ = ["Encoder"]
 
@@ -147,6 +147,14 @@ class Encoder:
                     cache[name] = np.where(pd.isna(col), None, col)
             return cache[name]
 
+        def values(f: BloomField) -> np.ndarray:
+            if not f.derive:
+                return column(f.name)
+            key = f"{f.name}<-{f.derive}"
+            if key not in cache:
+                cache[key] = np.array([f.derive_value(v) for v in column(f.source_field)], dtype=object)
+            return cache[key]
+
         salts = None
         if h.salt_field:
             salt_col = column(h.salt_field)
@@ -156,14 +164,14 @@ class Encoder:
         if schema.clk_fields:
             clk = np.zeros((n, words_for(schema.clk_bits)), dtype=np.uint64)
             for f in schema.clk_fields:
-                encode_field(clk, column(f.name), f, self._clk_hashers[f.name], salts)
+                encode_field(clk, values(f), f, self._clk_hashers[f.name], salts)
             clk = self._harden(clk, schema.clk_bits, "clk")
 
         filters: dict[str, np.ndarray] = {}
         present: dict[str, np.ndarray] = {}
         for f in schema.filter_fields:
             arr = np.zeros((n, words_for(f.bits)), dtype=np.uint64)
-            present[f.name] = encode_field(arr, column(f.name), f, self._field_hashers[f.name], salts)
+            present[f.name] = encode_field(arr, values(f), f, self._field_hashers[f.name], salts)
             arr = self._harden(arr, f.bits, f"field/{f.name}")
             arr[~present[f.name]] = 0  # a missing value stays all-zero even after hardening
             filters[f.name] = arr

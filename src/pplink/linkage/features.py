@@ -5,6 +5,10 @@ Features are derived from the encoded file's schema (no configuration needed):
 * a field with its own Bloom filter: Dice similarity cut into levels (``levels``);
   exact-tokenised fields (sex, house-number addition): agree / disagree;
 * a token over fields without their own filter (the BSN): agree / disagree;
+* **date + year**: when the schema derives a year field from a date field (``derive =
+  "birth_date:year"``), the two are compared jointly: year equal or not x date Dice level.
+  A parent and a child with similar day and month but decades apart then get the strong
+  disagreement of the year, and a year-only birth date that agrees gets credit;
 * **household**: when the schema has a household (address) token and a surname filter, the
   address and the surname are compared *jointly* — 3 address states (different, unknown,
   same) x 4 surname states (different, similar, exact, missing). Members of one household
@@ -21,7 +25,7 @@ Example:
     >>> ds = pplink.encode_records([{"surname": "berg", "postcode": "7511AB", "house_number": "1"}],
     ...                            ids=["1"], secret=pplink.Secret.generate())
     >>> [f.name for f in derive_features(ds)][:3]
-    ['first_name', 'particle', 'birth_date']
+    ['birth_date+birth_year', 'first_name', 'particle']
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ _ADDRESS_FIELDS = ("postcode", "house_number", "house_number_addition")
 
 @dataclass(frozen=True)
 class Feature:
-    """One comparison feature: ``kind`` is ``dice``, ``exact``, ``token`` or ``household``."""
+    """One comparison feature: ``kind`` is ``dice``, ``exact``, ``token``, ``date`` or ``household``."""
 
     name: str
     kind: str
@@ -61,9 +65,19 @@ def derive_features(
     schema = ds.metadata.schema
     household_token = ds.metadata.household_token
     joint = household_token is not None and "surname" in ds.filters
+    # a year derived from a date field that has its own filter: compare the two jointly
+    years = {
+        name: spec["derive"].split(":", 1)[0]
+        for name, spec in schema["fields"].items()
+        if spec.get("derive", "").endswith(":year") and name in ds.filters
+        and spec["derive"].split(":", 1)[0] in ds.filters
+    }
     out: list[Feature] = []
+    for year_field, date_field in years.items():
+        out.append(Feature(f"{date_field}+{year_field}", "date", 2 * (len(levels) + 1)))
+    skip = set(years) | set(years.values())
     for name in ds.filters:
-        if joint and name == "surname":
+        if (joint and name == "surname") or name in skip:
             continue
         conditional = joint and name in _ADDRESS_FIELDS
         if schema["fields"].get(name, {}).get("tokenizer") == "exact":
@@ -122,6 +136,13 @@ def comparison_vectors(
             missing = ~(a.token_present[t][ia] & b.token_present[t][ib])
             equal = (a.tokens[t][ia] == b.tokens[t][ib]).all(axis=1)
             gamma[:, j] = levels_from_agreement(equal, missing)
+        elif f.kind == "date":
+            date_field, year_field = f.name.split("+", 1)
+            sim, missing = dice(date_field)
+            year_sim, year_missing = dice(year_field)
+            date_level = levels_from_similarity(sim, levels).astype(np.int16)
+            level = (year_sim >= 1.0).astype(np.int16) * (len(levels) + 1) + date_level
+            gamma[:, j] = np.where(missing | year_missing, -1, level)
         elif f.kind == "household":
             assert addr is not None
             sim, missing = dice("surname")
