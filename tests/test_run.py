@@ -90,3 +90,15 @@ def test_pipeline_file_errors_are_clear(tmp_path, capsys):
     p.write_text("version = 1\n", encoding="utf-8")
     assert main(["run", str(p)]) == 2
     assert "[[sources]]" in capsys.readouterr().err
+
+
+def test_release_step_alone_uses_the_linked_table(demo, tmp_path):
+    out, result = demo
+    again = run_pipeline(out / "pipeline.toml", steps=("release",))
+    assert set(again.tables) == set(result.tables)
+    assert again.counts == {}  # nothing re-encoded
+
+
+def test_notes_report_fields_a_mapping_does_not_fill(demo):
+    _, result = demo
+    assert any("commercial" in n and "bsn" in n for n in result.notes)

@@ -219,7 +219,7 @@ def _write_json(data: Any, path: Path) -> None:
 @click.option("--cluster", is_flag=True, help="Link all inputs into entities: source, record_id, entity_id, household_id.")
 @click.option("--dedup", is_flag=True, help="With --cluster: also find duplicates within each source.")
 @click.option("--solver", type=click.Choice(["greedy", "optimal", "one_to_many_a", "one_to_many_b", "none"]),
-              default="greedy", show_default=True, help="How links are made one-to-one (two inputs).")
+              default="greedy", show_default=True, help="How links are made one-to-one (per source pair, also with --cluster).")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Fixed match-probability threshold (default: automatic).")
 @click.option("--blocking", type=click.Choice(["auto", "all-pairs", "lsh", "tokens"]), default="auto", show_default=True)
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -263,8 +263,8 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
                 "stats": res.stats,
                 "model": res.model.summary().to_dict("records"),
                 "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
-                "estimated_precision": res.threshold.estimated_precision if res.threshold else None,
-                "estimated_recall": res.threshold.estimated_recall if res.threshold else None,
+                "estimated_precision": res.stats.get("estimated_precision"),
+                "estimated_recall": res.stats.get("estimated_recall"),
             }
     _write_table(table, output)
     _write_json(summary, summary_path)
@@ -385,7 +385,10 @@ def release(linked: Path, by: str, measure: str, policy: str, output: Path, unit
 
 # ---------------------------------------------------------------------------------------
 def _print_run(result: Any) -> None:
-    click.echo("data holders (plaintext + secret -> encodings):")
+    if result.counts:
+        click.echo("data holders (plaintext + secret -> encodings):")
+    for note in getattr(result, "notes", []):
+        click.echo(f"  note: {note}")
     for name, c in result.counts.items():
         click.echo(f"  {name:<14} {c['rows']:>7} rows, {c['encoded']:>7} encoded, {c['rejected']:>4} rejected, "
                    f"{c['fields_set_missing']:>4} fields set to missing -> {result.encoded[name]}")

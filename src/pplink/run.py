@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 
 from pplink._toml import read_toml
-from pplink.errors import ConfigError
+from pplink.errors import ConfigError, SecretError
 
 __all__ = ["PipelineResult", "run_pipeline", "write_demo", "load_pipeline"]
 
@@ -76,6 +76,7 @@ class PipelineResult:
     reports: dict[str, Path] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     report: Path | None = None
 
 
@@ -132,19 +133,25 @@ def _encode_sources(cfg: dict[str, Any], base: Path, out: Path, result: Pipeline
 
     schema = _schema(base, cfg.get("schema"))
     secret_file = cfg.get("secret_file")
-    secret = load_secret(_resolve(base, secret_file) if secret_file else None)
+    try:
+        secret = load_secret(_resolve(base, secret_file) if secret_file else None)
+    except SecretError as exc:
+        raise SecretError(f"{exc} (in a pipeline file: set secret_file = \"PATH\")") from None
     (out / "encoded").mkdir(parents=True, exist_ok=True)
     paths = []
     for src in cfg["sources"]:
         mapping = _mapping(base, src["mapping"])
         target = out / "encoded" / f"{src['name']}.parquet"
         rejects = out / "encoded" / f"{src['name']}.rejects.csv"
-        with EncodedWriter(target) as writer, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # shipped mappings intentionally leave some schema fields empty
+        with EncodedWriter(target) as writer, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             n_in, n_enc, issues = encode_file(
                 _resolve(base, src["input"]), mapping=mapping, secret=secret, schema=schema,
                 on_chunk=lambda enc, _i, w=writer: w.write(enc),
             )
+        # e.g. "the schema encodes bsn, which this mapping does not produce": expected for a
+        # commercial file, a typo elsewhere; reported, not hidden
+        result.notes.extend(f"{src['name']}: {w.message}" for w in caught)
         write_csv_atomic(issues, rejects)
         result.encoded[src["name"]] = target
         result.rejects[src["name"]] = rejects
@@ -275,6 +282,13 @@ def run_pipeline(path: str | os.PathLike[str], *, steps: tuple[str, ...] = ("enc
         else [out / "encoded" / f"{s['name']}.parquet" for s in cfg["sources"]]
     )
     if "link" not in steps:
+        if "release" in steps:
+            # the analyst's step on its own: release from the linked table of an earlier run
+            linked_path = out / "analysis" / "linked.parquet"
+            if not linked_path.exists():
+                raise ConfigError(f"--steps release needs {linked_path} from an earlier run with the link step")
+            result.linked = linked_path
+            _release(cfg, pd.read_parquet(linked_path), out, result)
         return _report(out, result, cfg)
     data, res = _link(cfg, encoded, out, result)
     linked = build_linked_table(data, res.clusters, cfg.get("analysis", {}))

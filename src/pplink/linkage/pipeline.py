@@ -260,8 +260,17 @@ def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -
         rank = weight[idx] - weight[idx].min() + 1.0 + 1e-3 * score[idx]
         keep = solve(ia[idx], ib[idx], rank, method=s.solver)
         accepted[idx[keep]] = True
-    c.stats.update(n_links=int(accepted.sum()), match_threshold=float(threshold),
-                   estimated_matches=float(lam * c.n_pairs))
+    above_t = probability >= threshold
+    total_p = float(probability.sum())
+    c.stats.update(
+        n_links=int(accepted.sum()),
+        match_threshold=float(threshold),
+        estimated_matches=float(lam * c.n_pairs),
+        # the model's own estimates at the threshold used (before the 1:1 step)
+        estimated_precision=float(probability[above_t].mean()) if above_t.any() else 1.0,
+        estimated_recall=float(probability[above_t].sum() / total_p) if total_p > 0 else 1.0,
+        u=[[float(x) for x in arr] for arr in c.u],
+    )
     sel = np.flatnonzero(accepted)
     links = pd.DataFrame(
         {
@@ -357,9 +366,14 @@ def _m_from_labels(a: EncodedDataset, b: EncodedDataset, labels: pd.DataFrame, f
     if match.sum() < 10:
         raise ConfigError("the labelled sample needs at least 10 matches to estimate m")
     gamma = comparison_vectors(a, b, pos_a[lab.a_id].to_numpy(), pos_b[lab.b_id].to_numpy(), features, s.levels)
-    supervised = FellegiSunter(fs.n_levels, fs.feature_names).fit_supervised(gamma, match)
-    assert supervised.m_ is not None
-    return supervised.m_
+    # Level frequencies among the reviewed matches, with half a pseudo-count per level: a
+    # level no reviewed match happened to show is rare among matches, not impossible.
+    m = []
+    for j, n_levels in enumerate(fs.n_levels):
+        col = gamma[match, j]
+        counts = np.bincount(col[col >= 0], minlength=n_levels).astype(np.float64) + 0.5
+        m.append(counts / counts.sum())
+    return m
 
 
 def entity_households(entity_id: np.ndarray, tokens: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -474,7 +488,14 @@ def link_many(
             np.concatenate([d.token_present[hh] for d in data]),
         )
     all_links = pd.concat(link_frames, ignore_index=True) if link_frames else pd.DataFrame(columns=LINK_COLUMNS)
-    fs.u_, fs.lambda_ = (comparisons[0].u, 0.5) if comparisons else (fs.m_, 0.5)
+    # the returned model carries the shared m; u and the match share differ per source pair
+    # (they are in ``pairs[...]["u"]`` and ``["estimated_matches"]``); the first pair's are set
+    if comparisons:
+        first = comparisons[0]
+        fs.u_, fs.lambda_ = first.u, max(pair_stats[(names[keys[0][0]], names[keys[0][1]])]["estimated_matches"]
+                                         / first.n_pairs, 1e-12)
+    else:
+        fs.u_, fs.lambda_ = fs.m_, 0.5
     all_cands = pd.concat(cand_frames, ignore_index=True) if cand_frames else pd.DataFrame()
     return ClusterResult(frame, all_links, fs, pair_stats, s, all_cands)
 

@@ -13,7 +13,7 @@ threshold ``t`` is the sum of their probabilities. That gives, with no labels at
 exact: every distinct probability is a candidate threshold (an F1-optimal set of links is
 always "all pairs above some probability"), so the result does not depend on a grid; the
 grid only sets the resolution of the reported curve. A known property of this optimum
-(Lipton, Elkan & Naryanaswamy 2014) is that ``t`` is half the F1 it achieves.
+(Lipton, Elkan & Narayanaswamy 2014) is that ``t`` is half the F1 it achieves.
 
 Assumption and limits
     Everything rests on calibration. A Fellegi–Sunter model fitted by EM is calibrated
