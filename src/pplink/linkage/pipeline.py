@@ -117,7 +117,15 @@ class LinkResult:
     match_threshold: float
     settings: LinkSettings
     stats: dict[str, Any] = field(default_factory=dict)
-    named_candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    _a_ids: np.ndarray | None = field(default=None, repr=False)
+    _b_ids: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def named_candidates(self) -> pd.DataFrame:
+        """``candidates`` with record ids (``a_id``, ``b_id``) instead of positions (built on demand)."""
+        if self._a_ids is None or self._b_ids is None:
+            return pd.DataFrame(columns=["a_id", "b_id", "score", "probability", "match_weight", "accepted"])
+        return _ids_for(self.candidates, self._a_ids, self._b_ids)
 
 
 def load_encoded(x: EncodedDataset | str | os.PathLike[str]) -> EncodedDataset:
@@ -146,8 +154,13 @@ def _candidates(
             ia, ib, _ = dice_all_pairs(a.clk, b.clk, s.candidate_threshold, top_k=s.candidate_top_k)
         sets.append((ia, ib))
     elif blocking == "lsh":
-        sets.append(lsh_pairs(a.clk, b.clk, bits=a.metadata.clk_bits, bands=s.lsh_bands,
-                              bits_per_band=s.lsh_bits_per_band, seed=s.seed))
+        la, lb = lsh_pairs(a.clk, b.clk, bits=a.metadata.clk_bits, bands=s.lsh_bands,
+                           bits_per_band=s.lsh_bits_per_band, seed=s.seed)
+        stats["n_lsh_pairs"] = int(len(la))
+        # LSH approximates the all-pairs rule: keep what reaches the same CLK Dice threshold,
+        # and at most top_k per record (family members collide in many bands)
+        la, lb = _prune(a, b, la, lb, s)
+        sets.append((la, lb))
     if s.token_blocking or blocking == "tokens":
         for t in a.tokens:
             sets.append(token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t]))
@@ -156,6 +169,24 @@ def _candidates(
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
     stats["n_candidates"] = int(len(ia))
+    return ia, ib
+
+
+def _prune(a: EncodedDataset, b: EncodedDataset, ia: np.ndarray, ib: np.ndarray,
+           s: LinkSettings) -> tuple[np.ndarray, np.ndarray]:
+    """LSH pairs whose CLK Dice reaches ``candidate_threshold``, at most ``candidate_top_k`` per a-record."""
+    if not len(ia):
+        return ia, ib
+    score = dice_pairs(a.clk, b.clk, ia, ib)
+    keep = score >= s.candidate_threshold
+    ia, ib, score = ia[keep], ib[keep], score[keep]
+    if s.candidate_top_k is not None and len(ia):
+        order = np.lexsort((ib, -score, ia))  # per a-record: best first
+        ia, ib = ia[order], ib[order]
+        starts = np.r_[0, np.flatnonzero(ia[1:] != ia[:-1]) + 1]
+        rank = np.arange(len(ia)) - np.repeat(starts, np.diff(np.r_[starts, len(ia)]))
+        keep = rank < s.candidate_top_k
+        ia, ib = ia[keep], ib[keep]
     return ia, ib
 
 
@@ -347,7 +378,7 @@ def link(
     comparison.stats["seconds"].update(fit=t1 - t0, decide=time.perf_counter() - t1)
     comparison.stats.update(features=[f.name for f in features], em_iterations=fs.n_iter_,
                             em_converged=fs.converged_)
-    return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats, _named_candidates(cands, a, b))
+    return LinkResult(links, cands, fs, choice, threshold, s, comparison.stats, a.record_ids, b.record_ids)
 
 
 def _m_from_labels(a: EncodedDataset, b: EncodedDataset, labels: pd.DataFrame, features: list[Feature],
@@ -477,7 +508,7 @@ def link_many(
         acc = cands[cands.accepted]
         edges.append((i, j, acc.ia.to_numpy(), acc.ib.to_numpy(), acc.match_weight.to_numpy() + 1e-3 * acc.score.to_numpy()))
         link_frames.append(links.assign(source_a=names[i], source_b=names[j]))
-        cand_frames.append(_named_candidates(cands, c.a, c.b).assign(source_a=names[i], source_b=names[j]))
+        cand_frames.append(_ids_for(cands, c.a.record_ids, c.b.record_ids).assign(source_a=names[i], source_b=names[j]))
     clusters = cluster_records([d.n_records for d in data], edges, allow_same_source=deduplicate)
     frame = clusters.to_frame(names, [d.record_ids.astype(str) for d in data])
     hh = data[0].metadata.household_token
@@ -500,11 +531,11 @@ def link_many(
     return ClusterResult(frame, all_links, fs, pair_stats, s, all_cands)
 
 
-def _named_candidates(cands: pd.DataFrame, a: EncodedDataset, b: EncodedDataset) -> pd.DataFrame:
+def _ids_for(cands: pd.DataFrame, a_ids: np.ndarray, b_ids: np.ndarray) -> pd.DataFrame:
     """Candidate pairs with record ids instead of positions."""
     return pd.DataFrame({
-        "a_id": a.record_ids[cands.ia.to_numpy()].astype(str),
-        "b_id": b.record_ids[cands.ib.to_numpy()].astype(str),
+        "a_id": a_ids[cands.ia.to_numpy()].astype(str),
+        "b_id": b_ids[cands.ib.to_numpy()].astype(str),
         "score": cands.score.to_numpy(),
         "probability": cands.probability.to_numpy(),
         "match_weight": cands.match_weight.to_numpy(),
