@@ -913,12 +913,14 @@ def dice_all_pairs(
     """All pairs ``(i, j)`` with ``dice(a[i], b[j]) >= threshold``.
 
     Args:
-        a, b: uint64 filters ``(n_a, words)`` and ``(n_b, words)`` with equal ``words``.
+        a: uint64 filters ``(n_a, words)``.
+        b: uint64 filters ``(n_b, words)``, with the same ``words`` as ``a``.
         threshold: in ``(0, 1]``.
         top_k: if given, keep only the ``top_k`` best B rows per A row (highest score;
             ties go to the lower B index), still subject to ``threshold``.
-        popcounts_a, popcounts_b: precomputed :func:`popcounts` (e.g. when one side is
-            linked against many blocks); they must be correct, they are only range-checked.
+        popcounts_a: precomputed :func:`popcounts` of ``a`` (e.g. when one side is linked
+            against many blocks); it must be correct, it is only range-checked.
+        popcounts_b: likewise for ``b``.
         n_threads: numba threads to use (default: numba's current setting, normally
             all cores). The result is identical for every thread count.
 
@@ -980,7 +982,9 @@ def dedup_all_pairs(
         a: uint64 filters ``(n, words)``.
         threshold: in ``(0, 1]``.
         metric: ``"dice"`` or ``"jaccard"``.
-        top_k, popcounts, n_threads: as in :func:`dice_all_pairs`.
+        top_k: as in :func:`dice_all_pairs` (per record, either side of a pair).
+        popcounts: precomputed :func:`popcounts` of ``a``.
+        n_threads: as in :func:`dice_all_pairs`.
 
     Returns:
         ``(ia, ib, score)`` with ``ia < ib``, sorted by ``(ia, ib)``.
