@@ -226,9 +226,17 @@ def _write_json(data: Any, path: Path) -> None:
               help="Model and threshold summary JSON. Default: OUTPUT with suffix .summary.json.")
 @click.option("--candidates", "candidates_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every scored candidate pair (for pair completeness and review).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: in this process. spark: on Apache Spark (pip install 'pplink[spark]' and Java); "
+                   "--blocking lsh or tokens there, auto means lsh.")
+@click.option("--spark-master", metavar="URL",
+              help="With --engine spark: the Spark master (default: local mode on all cores).")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="With --engine spark: a Spark setting (repeatable), e.g. spark.sql.shuffle.partitions=64.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, solver: str, threshold: float | None,
-         blocking: str, summary_path: Path | None, candidates_path: Path | None, quiet: bool) -> None:
+         blocking: str, summary_path: Path | None, candidates_path: Path | None, engine: str,
+         spark_master: str | None, spark_conf: tuple[str, ...], quiet: bool) -> None:
     """Link encoded files (linkage unit: no secret needed or accepted).
 
     Two inputs: links with columns a_id, b_id, score, probability, match_weight.
@@ -238,13 +246,59 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
     from pplink.linkage.pipeline import LinkSettings, link as link_pair, link_many
     from pplink.io import read_encoded
 
+    if engine == "local" and (spark_master or spark_conf):
+        raise click.UsageError("--spark-master and --spark-conf need --engine spark")
+    if engine == "spark" and blocking == "all-pairs":
+        raise click.UsageError("--blocking all-pairs runs only with --engine local; use lsh or tokens on Spark")
+    conf = {}
+    for item in spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--spark-conf takes KEY=VALUE, got {item!r}")
+        conf[key.strip()] = value.strip()
     settings = LinkSettings(solver=solver, match_threshold=threshold, blocking=blocking)
     summary_path = summary_path or output.with_name(output.stem + ".summary.json")
+    if cluster or len(inputs) != 2:
+        if not cluster:
+            raise click.UsageError("give exactly two inputs, or use --cluster for more")
+    if engine == "spark":
+        # the same results, computed on Spark; candidates stay a Spark DataFrame until written
+        from pplink.engines.spark import link_many_spark, link_spark, spark_session, write_via_driver
+
+        with _spinner(quiet, "linking on Spark"):
+            spark = spark_session(spark_master, {"spark.ui.showConsoleProgress": "false", **conf})
+            spark.sparkContext.setLogLevel("ERROR")
+            if cluster:
+                result = link_many_spark(spark, list(inputs), settings, deduplicate=dedup)
+                table, spark_candidates = result.clusters, result.candidates
+                summary = {
+                    "inputs": [str(p) for p in inputs],
+                    "engine": "spark",
+                    "pairs": {f"{a}|{b}": st for (a, b), st in result.pairs.items()},
+                    "model": result.model.summary().to_dict("records"),
+                    "n_entities": int(table.entity_id.nunique()),
+                }
+            else:
+                res = link_spark(spark, inputs[0], inputs[1], settings)
+                table, spark_candidates = res.links, res.candidates.drop("ia", "ib")
+                summary = {
+                    "inputs": [str(p) for p in inputs],
+                    "engine": "spark",
+                    "stats": res.stats,
+                    "model": res.model.summary().to_dict("records"),
+                    "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
+                    "estimated_precision": res.stats.get("estimated_precision"),
+                    "estimated_recall": res.stats.get("estimated_recall"),
+                }
+            _write_table(table, output)
+            _write_json(summary, summary_path)
+            if candidates_path is not None:
+                write_via_driver(spark_candidates, candidates_path)
+        _echo_link_result(cluster, table, summary, output, summary_path)
+        return
     with _spinner(quiet, "linking"):
         data = [read_encoded(p) for p in inputs]
-        if cluster or len(inputs) != 2:
-            if not cluster:
-                raise click.UsageError("give exactly two inputs, or use --cluster for more")
+        if cluster:
             result = link_many(data, settings, deduplicate=dedup)
             table = result.clusters
             candidates = result.candidates
@@ -270,6 +324,10 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
     _write_json(summary, summary_path)
     if candidates_path is not None:
         _write_table(candidates, candidates_path)
+    _echo_link_result(cluster, table, summary, output, summary_path)
+
+
+def _echo_link_result(cluster: bool, table: Any, summary: dict[str, Any], output: Path, summary_path: Path) -> None:
     if cluster:
         click.echo(f"{len(table)} records in {table.entity_id.nunique()} entities -> {output}")
     else:

@@ -31,6 +31,12 @@ Pipeline file (paths relative to the file)::
     [link]
     blocking = "auto"
 
+    [engine]                         # optional: where the linkage unit's step runs
+    name = "local"                   # "local" (this process) or "spark" (pplink[spark])
+    # master = "local[4]"            # spark only; leave out under spark-submit or in a notebook
+    # [engine.conf]                  # spark only: Spark settings
+    # "spark.sql.shuffle.partitions" = "64"
+
     [analysis]
     domain_sources = ["wmo", "participatie", "jeugd"]   # records that are service use
     profile_sources = ["commercial"]                     # entity-level attributes
@@ -162,6 +168,27 @@ def _encode_sources(cfg: dict[str, Any], base: Path, out: Path, result: Pipeline
     return paths
 
 
+def _engine(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The checked ``[engine]`` table: ``name`` ("local" or "spark"), Spark ``master`` and ``conf``."""
+    engine = cfg.get("engine", {})
+    if not isinstance(engine, dict):
+        raise ConfigError("[engine] must be a table, e.g. [engine] name = \"spark\"")
+    unknown = set(engine) - {"name", "master", "conf"}
+    if unknown:
+        raise ConfigError(f"[engine] has unknown setting(s) {', '.join(sorted(unknown))}; use name, master, conf")
+    name = engine.get("name", "local")
+    if name not in ("local", "spark"):
+        raise ConfigError(f"[engine] name must be \"local\" or \"spark\", not {name!r}")
+    master, conf = engine.get("master"), engine.get("conf", {})
+    if name == "local" and (master is not None or conf):
+        raise ConfigError("[engine] master and conf apply only to name = \"spark\"")
+    if master is not None and not isinstance(master, str):
+        raise ConfigError("[engine] master must be a string such as \"local[4]\"")
+    if not isinstance(conf, dict):
+        raise ConfigError("[engine.conf] must be a table of Spark settings")
+    return {"name": name, "master": master, "conf": {str(k): str(v) for k, v in conf.items()}}
+
+
 def _link(cfg: dict[str, Any], encoded: list[Path], out: Path, result: PipelineResult) -> Any:
     from pplink.io import atomic_path, read_encoded, write_csv_atomic
     from pplink.linkage.pipeline import LinkSettings, link_many
@@ -171,16 +198,29 @@ def _link(cfg: dict[str, Any], encoded: list[Path], out: Path, result: PipelineR
     unknown = set(link_cfg) - allowed
     if unknown:
         raise ConfigError(f"[link] has unknown setting(s) {', '.join(sorted(unknown))}")
-    data = [read_encoded(p) for p in encoded]  # the linkage unit sees encodings only
-    res = link_many(data, LinkSettings(**link_cfg))
+    engine = _engine(cfg)
+    settings = LinkSettings(**link_cfg)
     (out / "linkage").mkdir(parents=True, exist_ok=True)
+    if engine["name"] == "spark":
+        from pplink.engines.spark import link_many_spark, spark_session, write_via_driver
+
+        spark = spark_session(engine["master"], engine["conf"])
+        res = link_many_spark(spark, encoded, settings)  # the linkage unit sees encodings only
+        write_via_driver(res.candidates, out / "linkage" / "candidates.parquet")
+        res.unpersist()
+        # the analysis step below joins the attributes on this machine
+        data = [read_encoded(p) for p in encoded]
+    else:
+        data = [read_encoded(p) for p in encoded]  # the linkage unit sees encodings only
+        res = link_many(data, settings)
+        with atomic_path(out / "linkage" / "candidates.parquet") as tmp:
+            res.candidates.to_parquet(tmp, index=False)
     result.clusters = out / "linkage" / "clusters.csv"
     result.links = out / "linkage" / "links.csv"
     write_csv_atomic(res.clusters, result.clusters)
     write_csv_atomic(res.links, result.links)
-    with atomic_path(out / "linkage" / "candidates.parquet") as tmp:
-        res.candidates.to_parquet(tmp, index=False)
     summary = {
+        "engine": engine["name"],
         "pairs": {f"{a}|{b}": st for (a, b), st in res.pairs.items()},
         "model": res.model.summary().to_dict("records"),
         "n_records": int(len(res.clusters)),
