@@ -147,6 +147,8 @@ def encode_field(
     """
     series = pd.Series(np.asarray(values, dtype=object), dtype=object)
     present = series.notna().to_numpy()
+    if not present.any():
+        return present  # no value in this chunk: nothing to set (and nothing to factorize)
     value_codes, value_uniques = pd.factorize(series, use_na_sentinel=True)
     value_uniques = np.asarray(value_uniques, dtype=object)
     if salts is not None:
