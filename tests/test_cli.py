@@ -146,3 +146,25 @@ def test_link_refuses_mixed_keys(tmp_path, capsys, secret):
     code, _, err = run(capsys, "link", tmp_path / "a.parquet", tmp_path / "b.parquet", "-o", tmp_path / "l.csv")
     assert code == 2 and "different secrets" in err
     assert not (tmp_path / "l.csv").exists()
+
+
+def test_audit_command_reidentifies_unhardened_per_field_filters(tmp_path, capsys, secret):
+    from pplink.datasets import generate_municipality
+
+    pop = generate_municipality(n_persons=1500, seed=4).population.head(600)
+    fields = pd.DataFrame({
+        "first_name": pop.roepnaam.str.lower(), "surname": pop.geslachtsnaam.str.lower(),
+        "birth_date": pop.geboortedatum, "postcode": pop.postcode,
+    })
+    ids = [f"r{i}" for i in range(len(fields))]
+    pplink.write_encoded(pplink.encode_records(fields, ids=ids, secret=secret), tmp_path / "enc.parquet")
+    fields.assign(record_id=ids).to_csv(tmp_path / "reference.csv", index=False)
+    code, out, err = run(capsys, "audit", tmp_path / "enc.parquet", "--reference", tmp_path / "reference.csv",
+                         "--attacks", "pattern", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    results = {r["attack"]: r for r in report["attacks"]}
+    assert results["pattern"]["reidentified"] > 0.5  # unhardened filters leak: the point of the audit
+    code, _, err = run(capsys, "audit", tmp_path / "enc.parquet", "--reference", tmp_path / "reference.csv",
+                       "--attacks", "magic")
+    assert code == 2 and "unknown attack" in err
