@@ -113,11 +113,11 @@ def _band_keys(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """Merge-join two key arrays sorted by key (``oa``/``ob`` map back to row numbers)."""
-    # first pass: count pairs
+def _merge_walk(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray, max_bucket: int,
+                pa: np.ndarray, pb: np.ndarray, fill: bool) -> int:
+    """Walk two key arrays sorted by key; count (and with ``fill`` write) the joined pairs."""
     i = j = 0
-    total = 0
+    t = 0
     na, nb = ka.shape[0], kb.shape[0]
     while i < na and j < nb:
         if ka[i] < kb[j]:
@@ -133,32 +133,26 @@ def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray,
             while j2 < nb and kb[j2] == k:
                 j2 += 1
             if i2 - i <= max_bucket and j2 - j <= max_bucket:
-                total += (i2 - i) * (j2 - j)
+                if fill:
+                    for x in range(i, i2):
+                        for y in range(j, j2):
+                            pa[t] = oa[x]
+                            pb[t] = ob[y]
+                            t += 1
+                else:
+                    t += (i2 - i) * (j2 - j)
             i, j = i2, j2
+    return t
+
+
+def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray,
+                 max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge-join two key arrays sorted by key (``oa``/``ob`` map back to row numbers)."""
+    none = np.empty(0, dtype=np.int64)
+    total = _merge_walk(ka, oa, kb, ob, max_bucket, none, none, False)
     pa = np.empty(total, dtype=np.int64)
     pb = np.empty(total, dtype=np.int64)
-    i = j = 0
-    t = 0
-    while i < na and j < nb:
-        if ka[i] < kb[j]:
-            i += 1
-        elif ka[i] > kb[j]:
-            j += 1
-        else:
-            k = ka[i]
-            i2 = i
-            while i2 < na and ka[i2] == k:
-                i2 += 1
-            j2 = j
-            while j2 < nb and kb[j2] == k:
-                j2 += 1
-            if i2 - i <= max_bucket and j2 - j <= max_bucket:
-                for x in range(i, i2):
-                    for y in range(j, j2):
-                        pa[t] = oa[x]
-                        pb[t] = ob[y]
-                        t += 1
-            i, j = i2, j2
+    _merge_walk(ka, oa, kb, ob, max_bucket, pa, pb, True)
     return pa, pb
 
 
