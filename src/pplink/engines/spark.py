@@ -75,11 +75,19 @@ import pyarrow.compute as pc
 
 from pplink.encoded import FORMAT_VERSION, EncodedDataset, EncodingMetadata, check_compatible
 from pplink.errors import ConfigError, EncodedFileError
-from pplink.linkage.blocking import lsh_pairs, token_pairs
+from pplink.linkage.blocking import band_positions, lsh_pairs, token_pairs
 from pplink.linkage.cluster import cluster_records
 from pplink.linkage.features import Feature, comparison_vectors, derive_features
 from pplink.linkage.model import FellegiSunter
-from pplink.linkage.pipeline import LINK_COLUMNS, LinkSettings, _fit, _settings, entity_households
+from pplink.linkage.pipeline import (
+    LINK_COLUMNS,
+    LinkSettings,
+    _fit,
+    _settings,
+    entity_households,
+    household_u,
+    random_pairs,
+)
 from pplink.linkage.similarity import dice_pairs
 from pplink.linkage.solve import solve
 from pplink.linkage.threshold import ThresholdChoice, choose_threshold
@@ -512,14 +520,6 @@ def _spark_blocking(s: LinkSettings) -> str:
     return "lsh" if s.blocking == "auto" else s.blocking
 
 
-def _band_positions(bits: int, bands: int, bits_per_band: int, seed: int) -> np.ndarray:
-    """The band positions :func:`pplink.linkage.blocking.lsh_pairs` draws (same RNG, same order)."""
-    if not 1 <= bits_per_band <= 64:
-        raise ValueError("bits_per_band must be 1..64")
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.choice(bits, size=bits_per_band, replace=False).astype(np.int64) for _ in range(bands)])
-
-
 def _key_pairs(A: _Side, B: _Side, s: LinkSettings, tokens: list[str], *, lsh: bool, dedup: bool) -> tuple[DataFrame, int]:
     """All blocking joins of a source pair in one Spark join: ``(k, ia, ib)`` per shared key.
 
@@ -531,7 +531,7 @@ def _key_pairs(A: _Side, B: _Side, s: LinkSettings, tokens: list[str], *, lsh: b
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    positions = (_band_positions(A.meta.clk_bits, s.lsh_bands, s.lsh_bits_per_band, s.seed) if lsh
+    positions = (band_positions(A.meta.clk_bits, s.lsh_bands, s.lsh_bits_per_band, s.seed) if lsh
                  else np.zeros((0, 1), np.int64))
     n_bands = len(positions)
     fn = functools.partial(_key_batches, positions=positions, clk_bytes=A.meta.clk_bits // 8, tokens=tokens)
@@ -674,17 +674,11 @@ def _compare_spark(spark: SparkSession, A: _Side, B: _Side, s: LinkSettings, fea
                 same_address = same_address.where(F.col("ia") < F.col("ib"))
             parts.append(same_address.withColumn("_tag", F.lit(_HOUSEHOLD).cast("byte")))
     # u from random pairs: the same draws as the embedded engine's _compare
-    rng = np.random.default_rng(s.seed)
-    n_random = int(min(s.u_sample, max(n_pairs, 1)))
-    ra = rng.integers(0, max(A.n, 1), n_random)
-    rb = rng.integers(0, max(B.n, 1), n_random)
-    if dedup:
-        keep = ra != rb
-        ra, rb = ra[keep], rb[keep]
+    ra, rb = random_pairs(A.n, B.n, s, dedup=dedup)
     if len(ra):
-        random_pairs = spark.createDataFrame(pd.DataFrame({"ia": ra.astype(np.int64), "ib": rb.astype(np.int64)}),
+        random_df = spark.createDataFrame(pd.DataFrame({"ia": ra.astype(np.int64), "ib": rb.astype(np.int64)}),
                                              "ia long, ib long")
-        parts.append(random_pairs.withColumn("_tag", F.lit(_RANDOM).cast("byte")))
+        parts.append(random_df.withColumn("_tag", F.lit(_RANDOM).cast("byte")))
     if not parts:
         parts.append(spark.createDataFrame([], "ia long, ib long, _tag byte"))
     everything = functools.reduce(lambda x, y: x.unionByName(y), parts)
@@ -736,20 +730,7 @@ def _household_u_spark(A: _Side, B: _Side, u_random: np.ndarray, n_pairs: float,
     else:
         counts_b = B.df.where(F.col(col).isNotNull()).groupBy(col).agg(F.count(F.lit(1)).alias("cb"))
         n_same = counts_a.join(counts_b, col).agg(F.sum(F.col("ca") * F.col("cb"))).first()[0]
-    n_same = float(n_same or 0)
-    share_same = min(n_same / n_pairs, 0.5)
-    u = np.array(u_random, dtype=np.float64)
-    same = slice(8, 12)
-    other = np.r_[0:8]
-    u[other] = u[other] / max(u[other].sum(), 1e-12) * (1.0 - share_same)
-    if level_counts.sum() > 0 and share_same > 0:
-        high = levels >= 8
-        hist = np.bincount(levels[high] - 8, weights=level_counts[high].astype(np.float64), minlength=4) + 0.5
-        u[same] = hist / hist.sum() * share_same
-    else:
-        u[same] = share_same / 4
-    u = np.clip(u, 1e-12, None)
-    return u / u.sum()
+    return household_u(u_random, float(n_same or 0) / n_pairs, levels, level_counts)
 
 
 # ----------------------------------------------------------------------- decision

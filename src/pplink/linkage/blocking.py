@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-__all__ = ["token_pairs", "lsh_pairs", "union_pairs", "pair_keys"]
+__all__ = ["token_pairs", "lsh_pairs", "band_positions", "union_pairs", "pair_keys"]
 
 
 def pair_keys(ia: np.ndarray, ib: np.ndarray, n_b: int) -> np.ndarray:
@@ -156,6 +156,19 @@ def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray,
     return pa, pb
 
 
+def band_positions(bits: int, bands: int, bits_per_band: int, seed: int) -> np.ndarray:
+    """The ``(bands, bits_per_band)`` bit positions sampled by :func:`lsh_pairs` (public seed).
+
+    Example:
+        >>> band_positions(128, 2, 3, seed=1).shape
+        (2, 3)
+    """
+    if not 1 <= bits_per_band <= 64:
+        raise ValueError("bits_per_band must be 1..64")
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.choice(bits, size=bits_per_band, replace=False) for _ in range(bands)]).astype(np.int64)
+
+
 def lsh_pairs(
     a: np.ndarray,
     b: np.ndarray,
@@ -178,8 +191,7 @@ def lsh_pairs(
         raise ValueError("bits_per_band must be 1..64")
     if a.shape[1] != b.shape[1]:
         raise ValueError("filters of a and b differ in length")
-    rng = np.random.default_rng(seed)
-    positions = np.stack([rng.choice(bits, size=bits_per_band, replace=False) for _ in range(bands)]).astype(np.int64)
+    positions = band_positions(bits, bands, bits_per_band, seed)
     keys_a = _band_keys(np.ascontiguousarray(a), positions)
     keys_b = _band_keys(np.ascontiguousarray(b), positions)
     found: list[tuple[np.ndarray, np.ndarray]] = []

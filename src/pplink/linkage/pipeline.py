@@ -212,13 +212,7 @@ def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: li
     t1 = time.perf_counter()
     gamma = comparison_vectors(a, b, ia, ib, features, s.levels)
     n_pairs = a.n_records * (a.n_records - 1) / 2 if dedup else float(a.n_records) * b.n_records
-    rng = np.random.default_rng(s.seed)
-    n_random = int(min(s.u_sample, max(n_pairs, 1)))
-    ra = rng.integers(0, max(a.n_records, 1), n_random)
-    rb = rng.integers(0, max(b.n_records, 1), n_random)
-    if dedup:
-        keep = ra != rb
-        ra, rb = ra[keep], rb[keep]
+    ra, rb = random_pairs(a.n_records, b.n_records, s, dedup=dedup)
     if len(ra) == 0:
         u = [np.full(f.n_levels, 1.0 / f.n_levels) for f in features]
     else:
@@ -246,23 +240,55 @@ def _household_u(a: EncodedDataset, b: EncodedDataset, f: Feature, u_random: np.
     else:
         counts_b = pd.Series(list(map(bytes, b.tokens[t][b.token_present[t]]))).value_counts()
         n_same = float((counts_a * counts_b.reindex(counts_a.index, fill_value=0)).sum())
-    share_same = min(n_same / n_pairs, 0.5)
     ia, ib = token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
     if dedup:
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
+    levels = comparison_vectors(a, b, ia, ib, [f])[:, 0] if len(ia) else np.zeros(0, dtype=np.int8)
+    return household_u(u_random, n_same / n_pairs, levels)
+
+
+def household_u(u_random: np.ndarray, share_same: float, same_address_levels: np.ndarray,
+                level_counts: np.ndarray | None = None) -> np.ndarray:
+    """Combine random-pair u with the exactly counted same-address part (levels 8..11).
+
+    ``share_same`` is the share of all pairs that share an address; ``same_address_levels``
+    the household-feature levels of those pairs (optionally with ``level_counts``).
+
+    Example:
+        >>> import numpy as np
+        >>> u = household_u(np.full(12, 1 / 12), 0.01, np.array([10, 10, 8]))
+        >>> round(float(u[8:].sum()), 3), bool(u[10] > u[9])
+        (0.01, True)
+    """
+    share_same = min(share_same, 0.5)
     u = np.array(u_random, dtype=np.float64)
     same = slice(8, 12)
     other = np.r_[0:8]
     u[other] = u[other] / max(u[other].sum(), 1e-12) * (1.0 - share_same)
-    if len(ia) and share_same > 0:
-        g = comparison_vectors(a, b, ia, ib, [f])[:, 0]
-        hist = np.bincount(g[g >= 8] - 8, minlength=4).astype(np.float64) + 0.5
+    levels = np.asarray(same_address_levels)
+    weights = np.ones(len(levels)) if level_counts is None else np.asarray(level_counts, dtype=np.float64)
+    high = levels >= 8
+    if high.any() and share_same > 0:
+        hist = np.bincount(levels[high] - 8, weights=weights[high], minlength=4) + 0.5
         u[same] = hist / hist.sum() * share_same
     else:
         u[same] = share_same / 4
     u = np.clip(u, 1e-12, None)
     return u / u.sum()
+
+
+def random_pairs(n_a: int, n_b: int, s: LinkSettings, *, dedup: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The random record pairs u is estimated from (seeded: every engine draws the same ones)."""
+    n_pairs = n_a * (n_a - 1) / 2 if dedup else float(n_a) * n_b
+    rng = np.random.default_rng(s.seed)
+    n_random = int(min(s.u_sample, max(n_pairs, 1)))
+    ra = rng.integers(0, max(n_a, 1), n_random)
+    rb = rng.integers(0, max(n_b, 1), n_random)
+    if dedup:
+        keep = ra != rb
+        ra, rb = ra[keep], rb[keep]
+    return ra, rb
 
 
 def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -> tuple[pd.DataFrame, pd.DataFrame, ThresholdChoice | None, float]:
