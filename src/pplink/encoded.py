@@ -163,6 +163,13 @@ def check_compatible(a: EncodedDataset | EncodingMetadata, b: EncodedDataset | E
             f"sources {ma.source!r} and {mb.source!r} use encoded-file format versions "
             f"{ma.format_version} and {mb.format_version}; re-encode both with the same pplink version"
         )
+    project_a, project_b = ma.schema.get("project", "default"), mb.schema.get("project", "default")
+    if project_a != project_b:  # project names are public metadata; no constant-time compare needed
+        raise IncompatibleEncodingsError(
+            f"sources {ma.source!r} and {mb.source!r} were encoded for different projects "
+            f"({project_a!r} and {project_b!r}); files of different projects can never be linked: "
+            "all data holders must encode with the project's schema and secret"
+        )
     if not fingerprints_equal(ma.schema_fingerprint, mb.schema_fingerprint):
         raise IncompatibleEncodingsError(
             f"sources {ma.source!r} and {mb.source!r} were encoded with different schemas "

@@ -8,7 +8,9 @@ pplink treats it strictly:
 * :class:`Secret` never shows its material in ``repr``/``str``, logs or exceptions;
 * every use gets its own key, derived with HKDF-SHA256 (RFC 5869) from the secret with the
   project name as salt and the purpose (``"token/bsn"``, ``"bloom/clk/surname"`` ...) as info,
-  so a key leaked for one purpose says nothing about another, and projects cannot join tokens;
+  so a key leaked for one purpose says nothing about another, and projects cannot join tokens
+  (the per-project key is pplink's salting mechanism for tokens; see docs/security-model.md,
+  "What keyed tokens reveal");
 * encoded files carry a *fingerprint* (a separate HKDF output), never the key.
 
 Example:
@@ -128,15 +130,25 @@ class Secret:
 
     # -- use ----------------------------------------------------------------------------
     def derive(self, purpose: str, *, project: str, length: int = 32) -> bytes:
-        """Derive the key for one purpose within one project with HKDF-SHA256.
+        """Derive the key for one purpose within one project with HKDF-SHA256 (RFC 5869).
+
+        The project name is the HKDF salt (after a fixed ``pplink/v1/project:`` prefix) and
+        the purpose is the HKDF info, so every (project, purpose) pair gets an unrelated key:
+        tokens of two projects never match, even when the projects share a secret. The project
+        name is a public label (it is written into every encoded file); the secret is what
+        keeps the keys unknown.
 
         Example:
             >>> s = Secret.generate()
             >>> s.derive("a", project="p") != s.derive("b", project="p")
             True
+            >>> s.derive("a", project="p") != s.derive("a", project="q")
+            True
         """
         if not purpose:
             raise ValueError("purpose must be a non-empty string")
+        if not isinstance(project, str) or not project:
+            raise ValueError("project must be a non-empty string")
         hkdf = HKDF(
             algorithm=hashes.SHA256(),
             length=length,
@@ -148,12 +160,17 @@ class Secret:
     def fingerprint(self, *, project: str) -> str:
         """A 128-bit hex fingerprint that identifies the key without revealing it.
 
-        Two parties with the same secret and project get the same fingerprint.
+        Two parties with the same secret and project get the same fingerprint; another
+        project name or another secret gives another fingerprint. It is its own HKDF output
+        (purpose ``key-fingerprint``), so it equals no key that encodes data, and it cannot
+        be turned back into the secret.
 
         Example:
             >>> s = Secret.generate()
             >>> len(s.fingerprint(project="p"))
             32
+            >>> s.fingerprint(project="p") != s.fingerprint(project="q")
+            True
         """
         return self.derive("key-fingerprint", project=project, length=16).hex()
 

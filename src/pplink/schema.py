@@ -35,6 +35,7 @@ __all__ = [
     "Schema",
     "default_schema",
     "load_schema",
+    "check_project_name",
     "SCHEMA_VERSION",
 ]
 
@@ -358,6 +359,7 @@ def _validate(s: Schema) -> None:
         if not cond:
             raise ConfigError(msg)
 
+    check_project_name(s.project)
     need(isinstance(s.clk_bits, int) and 64 <= s.clk_bits <= _MAX_BITS and s.clk_bits % 64 == 0,
          f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {s.clk_bits!r})")
     names = [f.name for f in s.fields]
@@ -391,6 +393,29 @@ def _validate(s: Schema) -> None:
         odd += [(f.name, f.bits) for f in s.filter_fields if (f.bits * factor) % 128]
         need(not odd, "xor_fold needs filter lengths that are multiples of 128 bits; change "
              + ", ".join(f"{name} ({bits} bits)" for name, bits in odd))
+
+
+def check_project_name(name: object) -> str:
+    """Return ``name`` if it can be a project name, else raise :class:`ConfigError`.
+
+    The project name is the HKDF salt of every key derived from the secret, so an invisible
+    difference (a trailing space, a tab) would silently give files that cannot be linked.
+    A project name is a non-empty string without leading or trailing spaces or control
+    characters; it is a public label, not a secret.
+
+    Example:
+        >>> check_project_name("wmo-jeugd-enschede-2026")
+        'wmo-jeugd-enschede-2026'
+        >>> check_project_name("wmo-2026 ")
+        Traceback (most recent call last):
+        ...
+        pplink.errors.ConfigError: 'project' must be a non-empty string without leading or trailing spaces ...
+    """
+    if not (isinstance(name, str) and name and name == name.strip() and name.isprintable()):
+        raise ConfigError(
+            "'project' must be a non-empty string without leading or trailing spaces or control characters"
+        )
+    return name
 
 
 def load_schema(path: str | Path) -> Schema:

@@ -1,11 +1,16 @@
-"""Keyed HMAC tokens: exact match keys that reveal only equality.
+"""Keyed HMAC tokens: exact match keys that reveal equality, and so frequency.
 
 A token is HMAC-SHA256 (RFC 2104) over the canonical, length-prefixed concatenation of the
 token's normalised field values, truncated to 128 bits. Without the key a token cannot be
-recomputed from a guessed value (no dictionary attack), but equal inputs give equal tokens,
-so a token column reveals equality and frequency within a project (see docs/security-model.md).
-The key differs per token type and per project (HKDF), so tokens of different types or projects
-cannot be joined.
+recomputed from a guessed value (no dictionary attack). But tokens are deterministic: equal
+inputs give equal tokens, which is what exact-match linkage needs, so a token column reveals
+equality and therefore the frequency distribution of the values within a project. Someone with
+a reference population can align frequent tokens with frequent values (see "What keyed tokens
+reveal" in docs/security-model.md; tests/test_token_leakage.py pins this down).
+
+The key is ``Secret.derive("token/<name>", project=schema.project)``: it differs per token type
+and per project (HKDF salt), so tokens of different types or projects never match and cannot be
+joined. That per-project key is the salting mechanism for tokens; there is no separate salt.
 
 Example:
     >>> t = hmac_tokens(b"k" * 32, [["123456782"], [None]], required=1)
