@@ -194,7 +194,7 @@ def test_mismatched_fingerprints_are_refused(spark, municipality, febrl, tmp_pat
         link_spark(spark, wmo, other_path)
     with pytest.raises(IncompatibleEncodingsError):
         link_many_spark(spark, [wmo, other_path])
-    with pytest.raises(IncompatibleEncodingsError, match="different schemas"):
+    with pytest.raises(IncompatibleEncodingsError, match="different (schemas|projects)"):
         link_spark(spark, wmo, febrl["a"])
 
 
