@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pplink.linkage.blocking import lsh_pairs, token_pairs
+from pplink.linkage.blocking import lsh_dice_pairs, lsh_pairs, token_pairs
+from pplink.linkage.similarity import dice_pairs
 
 
 def _bits(filters: np.ndarray, bits: int) -> np.ndarray:
@@ -28,6 +29,49 @@ def test_lsh_pairs_equal_brute_force_band_collisions(seed, n_a, n_b, r):
                 if any((ba[i, p] == bb[j, p]).all() for p in positions)}
     assert set(zip(ia.tolist(), ib.tolist())) == expected
     assert list(zip(ia, ib)) == sorted(zip(ia, ib))
+
+
+def _reference_pairs(a, b, r, seed, max_bucket, bands=5):
+    """Band collisions bit by bit, skipping buckets larger than max_bucket on either side."""
+    pos_rng = np.random.default_rng(seed)
+    positions = [pos_rng.choice(128, size=r, replace=False) for _ in range(bands)]
+    ba, bb = _bits(a, 128), _bits(b, 128)
+    found = set()
+    for p in positions:
+        ka = [ba[i, p].tobytes() for i in range(len(a))]
+        kb = [bb[j, p].tobytes() for j in range(len(b))]
+        for i in range(len(a)):
+            if ka.count(ka[i]) > max_bucket or kb.count(ka[i]) > max_bucket:
+                continue
+            found.update((i, j) for j in range(len(b)) if kb[j] == ka[i])
+    return found
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_a=st.integers(0, 25), n_b=st.integers(0, 25), r=st.sampled_from([1, 2, 3, 4, 36]),
+       max_bucket=st.integers(1, 6), threshold=st.sampled_from([0.0, 0.5, 0.7, 0.9]),
+       top_k=st.sampled_from([None, 1, 2, 5]))
+def test_lsh_dice_pairs_equal_filtered_brute_force(seed, n_a, n_b, r, max_bucket, threshold, top_k):
+    rng = np.random.default_rng(seed)
+    # few distinct filters with flipped bits: large buckets, many ties, pairs colliding in several bands
+    base = rng.integers(0, 2**63, size=(4, 2), dtype=np.uint64)
+    noise = lambda n: rng.integers(0, 2**63, size=(n, 2), dtype=np.uint64) & rng.integers(0, 2**63, size=(n, 2), dtype=np.uint64)  # noqa: E731
+    a = base[rng.integers(0, 4, n_a)] ^ (noise(n_a) & np.uint64(0xF0F0))
+    b = base[rng.integers(0, 4, n_b)] ^ (noise(n_b) & np.uint64(0x0FF0))
+    res = lsh_dice_pairs(a, b, threshold, bits=128, top_k=top_k, bands=5, bits_per_band=r, seed=seed,
+                         max_bucket=max_bucket)
+    ia, ib = lsh_pairs(a, b, bits=128, bands=5, bits_per_band=r, seed=seed, max_bucket=max_bucket)
+    assert set(zip(ia.tolist(), ib.tolist())) == _reference_pairs(a, b, r, seed, max_bucket)
+    assert res.n_colliding == len(ia)
+    score = dice_pairs(a, b, ia, ib)
+    expected = []
+    for i in sorted(set(ia.tolist())):
+        mine = sorted(((-score[k], int(ib[k])) for k in np.flatnonzero(ia == i) if score[k] >= threshold))
+        expected += [(i, j, -s) for s, j in mine[:top_k]]
+    expected.sort()
+    assert list(zip(res.ia.tolist(), res.ib.tolist())) == [(i, j) for i, j, _ in expected]
+    assert np.allclose(res.score, [s for _, _, s in expected])
+    assert res.ia.dtype == np.int64 and res.ib.dtype == np.int64
 
 
 def test_token_pairs_skip_oversized_groups():

@@ -22,11 +22,16 @@ Example:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
 import numba
 import numpy as np
 import pandas as pd
 
-__all__ = ["token_pairs", "lsh_pairs", "band_positions", "union_pairs", "pair_keys"]
+from pplink.linkage.similarity import _popcount64, _row_popcounts, _score
+
+__all__ = ["token_pairs", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
 
 
 def pair_keys(ia: np.ndarray, ib: np.ndarray, n_b: int) -> np.ndarray:
@@ -93,13 +98,14 @@ def token_pairs(
 
 @numba.njit(cache=True, parallel=True)
 def _band_keys(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Keys of every band for every row: ``(bands, n)`` uint64, the band's bits packed.
+    """Keys of every band for every row: ``(n, bands)`` uint64, the band's bits packed.
 
-    ``positions`` is ``(bands, bits_per_band)``; each row is read once for all bands.
+    ``positions`` is ``(bands, bits_per_band)``; each row is read once for all bands and its
+    keys lie side by side (the first-collision test reads all bands of one row).
     """
     n = filters.shape[0]
     bands, r = positions.shape
-    out = np.zeros((bands, n), dtype=np.uint64)
+    out = np.zeros((n, bands), dtype=np.uint64)
     one = np.uint64(1)
     for i in numba.prange(n):
         row = filters[i]
@@ -108,52 +114,198 @@ def _band_keys(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
             for j in range(r):
                 p = positions[band, j]
                 key |= ((row[p >> 6] >> np.uint64(p & 63)) & one) << np.uint64(j)
-            out[band, i] = key
+            out[i, band] = key
     return out
 
 
-@numba.njit(cache=True)
-def _merge_walk(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray, max_bucket: int,
-                pa: np.ndarray, pb: np.ndarray, fill: bool) -> int:
-    """Walk two key arrays sorted by key; count (and with ``fill`` write) the joined pairs."""
-    i = j = 0
-    t = 0
-    na, nb = ka.shape[0], kb.shape[0]
-    while i < na and j < nb:
-        if ka[i] < kb[j]:
-            i += 1
-        elif ka[i] > kb[j]:
-            j += 1
-        else:
-            k = ka[i]
-            i2 = i
-            while i2 < na and ka[i2] == k:
-                i2 += 1
-            j2 = j
-            while j2 < nb and kb[j2] == k:
-                j2 += 1
-            if i2 - i <= max_bucket and j2 - j <= max_bucket:
-                if fill:
+@numba.njit(cache=True, parallel=True)
+def _pack_bands(keys: np.ndarray) -> np.ndarray:
+    """``(bands, n)``: each band's 32-bit key shifted up, the row number in the low 32 bits."""
+    n, bands = keys.shape
+    out = np.empty((bands, n), dtype=np.uint64)
+    for band in numba.prange(bands):
+        for i in range(n):
+            out[band, i] = (keys[i, band] << np.uint64(32)) | np.uint64(i)
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _unpack_bands(packed: np.ndarray) -> np.ndarray:
+    """Split sorted packed values in place: keys stay in ``packed``, rows are returned."""
+    bands, n = packed.shape
+    rows = np.empty((bands, n), dtype=np.int32)
+    low = np.uint64(0xFFFFFFFF)
+    for band in numba.prange(bands):
+        for i in range(n):
+            v = packed[band, i]
+            rows[band, i] = np.int32(v & low)
+            packed[band, i] = v >> np.uint64(32)
+    return rows
+
+
+def _sort_bands(keys: np.ndarray, bits_per_band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per band, the keys in sorted order and their rows: ``(bands, n)`` uint64 and int32.
+
+    Keys of at most 32 bits are sorted together with their row as one 64-bit value (numpy's
+    SIMD sort, bands on parallel threads); longer keys by argsort and a gather.
+    """
+    n, bands = keys.shape
+    if bits_per_band <= 32:
+        packed = _pack_bands(keys)
+        with ThreadPoolExecutor(max(1, numba.get_num_threads())) as pool:
+            list(pool.map(lambda band: packed[band].sort(), range(bands)))  # numpy releases the GIL
+        return packed, _unpack_bands(packed)
+    sorted_keys = np.empty((bands, n), dtype=np.uint64)
+    rows = np.empty((bands, n), dtype=np.int32)
+    for band in range(bands):
+        order = np.argsort(keys[:, band], kind="stable")
+        rows[band] = order
+        sorted_keys[band] = keys[order, band]
+    return sorted_keys, rows
+
+
+@numba.njit(cache=True, parallel=True)
+def _joined_buckets(ka: np.ndarray, ra: np.ndarray, kb: np.ndarray, max_bucket: int,
+                    joined: np.ndarray, bound: np.ndarray) -> None:
+    """Mark in ``joined[row, band]`` whether an a-row's bucket is joined in a band (both sides
+    hold at least one and at most ``max_bucket`` records); ``bound[band]`` counts its pairs."""
+    bands, na = ka.shape
+    nb = kb.shape[1]
+    for band in numba.prange(bands):
+        i = j = 0
+        total = 0
+        while i < na and j < nb:
+            if ka[band, i] < kb[band, j]:
+                i += 1
+            elif ka[band, i] > kb[band, j]:
+                j += 1
+            else:
+                k = ka[band, i]
+                i2 = i
+                while i2 < na and ka[band, i2] == k:
+                    i2 += 1
+                j2 = j
+                while j2 < nb and kb[band, j2] == k:
+                    j2 += 1
+                if i2 - i <= max_bucket and j2 - j <= max_bucket:
+                    total += (i2 - i) * (j2 - j)
                     for x in range(i, i2):
+                        joined[ra[band, x], band] = True
+                i, j = i2, j2
+        bound[band] = total
+
+
+@numba.njit(cache=True, parallel=True)
+def _collect(first_band: int, keys_a: np.ndarray, keys_b: np.ndarray, ka: np.ndarray, ra: np.ndarray,
+             kb: np.ndarray, rb: np.ndarray, joined: np.ndarray, fa: np.ndarray, fb: np.ndarray,
+             pop_a: np.ndarray, pop_b: np.ndarray, min_dice: float, offsets: np.ndarray, pa: np.ndarray,
+             pb: np.ndarray, ps: np.ndarray, n_unique: np.ndarray, n_kept: np.ndarray) -> None:
+    """Walk the joined buckets of bands ``first_band ..`` (one per entry of ``offsets``) in parallel.
+
+    A pair is taken only in the *first* band where it collides (``keys_a``/``keys_b`` hold every
+    band's key by row), so no pair is seen twice and no global de-duplication is needed. With
+    ``min_dice >= 0`` the pair's Dice similarity is computed on the spot and pairs below it are
+    dropped. Kept pairs are written from ``offsets[g]`` on; counts go to ``n_unique`` (distinct
+    colliding pairs) and ``n_kept``.
+    """
+    na, nb = ka.shape[1], kb.shape[1]
+    n_words = fa.shape[1]
+    for g in numba.prange(offsets.shape[0]):
+        band = first_band + g
+        t = offsets[g]
+        u = 0
+        i = j = 0
+        while i < na and j < nb:
+            if ka[band, i] < kb[band, j]:
+                i += 1
+            elif ka[band, i] > kb[band, j]:
+                j += 1
+            else:
+                k = ka[band, i]
+                i2 = i
+                while i2 < na and ka[band, i2] == k:
+                    i2 += 1
+                j2 = j
+                while j2 < nb and kb[band, j2] == k:
+                    j2 += 1
+                if joined[ra[band, i], band]:
+                    for x in range(i, i2):
+                        row_a = ra[band, x]
                         for y in range(j, j2):
-                            pa[t] = oa[x]
-                            pb[t] = ob[y]
+                            row_b = rb[band, y]
+                            first = True
+                            for bb in range(band):
+                                if keys_a[row_a, bb] == keys_b[row_b, bb] and joined[row_a, bb]:
+                                    first = False
+                                    break
+                            if not first:
+                                continue
+                            u += 1
+                            score = 0.0
+                            if min_dice >= 0.0:
+                                c = 0
+                                for w in range(n_words):
+                                    c += _popcount64(fa[row_a, w] & fb[row_b, w])
+                                score = _score(0, c, pop_a[row_a] + pop_b[row_b])
+                                if score < min_dice:
+                                    continue
+                            pa[t] = row_a
+                            pb[t] = row_b
+                            ps[t] = score
                             t += 1
-                else:
-                    t += (i2 - i) * (j2 - j)
-            i, j = i2, j2
-    return t
+                i, j = i2, j2
+        n_unique[band] = u
+        n_kept[band] = t - offsets[g]
 
 
-def _join_sorted(ka: np.ndarray, oa: np.ndarray, kb: np.ndarray, ob: np.ndarray,
-                 max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-    """Merge-join two key arrays sorted by key (``oa``/``ob`` map back to row numbers)."""
-    none = np.empty(0, dtype=np.int64)
-    total = _merge_walk(ka, oa, kb, ob, max_bucket, none, none, False)
-    pa = np.empty(total, dtype=np.int64)
-    pb = np.empty(total, dtype=np.int64)
-    _merge_walk(ka, oa, kb, ob, max_bucket, pa, pb, True)
-    return pa, pb
+class LshResult(NamedTuple):
+    """Pairs found by :func:`lsh_dice_pairs`, sorted by ``(ia, ib)``, with their CLK Dice
+    ``score``; ``n_colliding`` counts the distinct pairs that collided in some band before the
+    similarity and top-k filters."""
+
+    ia: np.ndarray
+    ib: np.ndarray
+    score: np.ndarray
+    n_colliding: int
+
+
+def _lsh(a: np.ndarray, b: np.ndarray, bits: int, bands: int, bits_per_band: int, seed: int,
+         max_bucket: int, min_dice: float) -> LshResult:
+    if not 1 <= bits_per_band <= 64:
+        raise ValueError("bits_per_band must be 1..64")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError("filters of a and b differ in length")
+    if len(a) >= 2**31 or len(b) >= 2**31:
+        raise ValueError("LSH blocking handles at most 2**31 - 1 records per source; use the Spark engine")
+    a, b = np.ascontiguousarray(a, dtype=np.uint64), np.ascontiguousarray(b, dtype=np.uint64)
+    positions = band_positions(bits, bands, bits_per_band, seed)
+    keys_a, keys_b = _band_keys(a, positions), _band_keys(b, positions)
+    ka, ra = _sort_bands(keys_a, bits_per_band)
+    kb, rb = _sort_bands(keys_b, bits_per_band)
+    joined = np.zeros((len(a), bands), dtype=np.bool_)
+    bound = np.zeros(bands, dtype=np.int64)
+    _joined_buckets(ka, ra, kb, max_bucket, joined, bound)
+    pop_a, pop_b = _row_popcounts(a), _row_popcounts(b)
+    n_unique = np.zeros(bands, dtype=np.int64)
+    n_kept = np.zeros(bands, dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # bands in groups of one per thread; each group's buffer is bounded by its bucket pairs
+    step = max(1, numba.get_num_threads())
+    for lo in range(0, bands, step):
+        hi = min(bands, lo + step)
+        offsets = np.r_[0, np.cumsum(bound[lo:hi])[:-1]].astype(np.int64)
+        cap = int(bound[lo:hi].sum())
+        pa, pb = np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32)
+        ps = np.empty(cap, dtype=np.float32)
+        _collect(lo, keys_a, keys_b, ka, ra, kb, rb, joined, a, b, pop_a, pop_b, float(min_dice), offsets,
+                 pa, pb, ps, n_unique, n_kept)
+        take = np.concatenate([np.arange(o, o + n) for o, n in zip(offsets, n_kept[lo:hi])]).astype(np.int64)
+        parts.append((pa[take], pb[take], ps[take]))
+        del pa, pb, ps
+    if not parts:
+        return LshResult(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32), 0)
+    return LshResult(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                     np.concatenate([p[2] for p in parts]), int(n_unique.sum()))
 
 
 def band_positions(bits: int, bands: int, bits_per_band: int, seed: int) -> np.ndarray:
@@ -179,24 +331,65 @@ def lsh_pairs(
     seed: int = 20240101,
     max_bucket: int = 500,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hamming-LSH candidate pairs between packed filters ``a`` and ``b``.
+    """Hamming-LSH candidate pairs between packed filters ``a`` and ``b``, sorted by ``(ia, ib)``.
 
-    Each band is a sort-merge join on the packed band keys (compiled). Buckets holding more
-    than ``max_bucket`` records on either side are skipped (typically near-empty filters);
-    raise it if pair completeness suffers. With ``bits_per_band = r`` and ``bands = L``, a
-    pair whose filters agree on a share ``s`` of their bits becomes a candidate with
-    probability ``1 - (1 - s**r)**L``.
+    Each band is a sort-merge join on the packed band keys (compiled, bands in parallel); a
+    pair is taken in the first band where it collides. Buckets holding more than
+    ``max_bucket`` records on either side are skipped (typically near-empty filters); raise it
+    if pair completeness suffers. With ``bits_per_band = r`` and ``bands = L``, a pair whose
+    filters agree on a share ``s`` of their bits becomes a candidate with probability
+    ``1 - (1 - s**r)**L``. :func:`lsh_dice_pairs` also filters by similarity on the way,
+    which needs far less memory when many pairs collide.
     """
-    if not 1 <= bits_per_band <= 64:
-        raise ValueError("bits_per_band must be 1..64")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError("filters of a and b differ in length")
-    positions = band_positions(bits, bands, bits_per_band, seed)
-    keys_a = _band_keys(np.ascontiguousarray(a), positions)
-    keys_b = _band_keys(np.ascontiguousarray(b), positions)
-    found: list[tuple[np.ndarray, np.ndarray]] = []
-    for band in range(bands):
-        ka, kb = keys_a[band], keys_b[band]
-        oa, ob = np.argsort(ka), np.argsort(kb)
-        found.append(_join_sorted(ka[oa], oa, kb[ob], ob, max_bucket))
-    return union_pairs(*found, n_b=len(b))
+    res = _lsh(a, b, bits, bands, bits_per_band, seed, max_bucket, -1.0)
+    return _sorted_pairs(res.ia, res.ib, len(b))
+
+
+def lsh_dice_pairs(
+    a: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    *,
+    bits: int,
+    top_k: int | None = None,
+    bands: int = 30,
+    bits_per_band: int = 32,
+    seed: int = 20240101,
+    max_bucket: int = 500,
+) -> LshResult:
+    """LSH pairs whose Dice similarity reaches ``threshold``, at most ``top_k`` per a-record.
+
+    The same pairs as :func:`lsh_pairs` followed by a Dice filter and a top-k cut (per
+    a-record, best score first, ties by the lower b position), but the similarity is computed
+    inside the band join, so the colliding pairs below the threshold (often ten times more
+    than the rest) are never stored.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.integers(0, 2**63, size=(3, 2), dtype=np.uint64)
+        >>> b = np.concatenate([a[[2, 0]], rng.integers(0, 2**63, size=(1, 2), dtype=np.uint64)])
+        >>> res = lsh_dice_pairs(a, b, 0.9, bits=128, bands=8, bits_per_band=16, seed=1)
+        >>> res.ia.tolist(), res.ib.tolist(), res.score.tolist()
+        ([0, 2], [1, 0], [1.0, 1.0])
+    """
+    if not 0 <= threshold <= 1:
+        raise ValueError("threshold must be in [0, 1]")
+    res = _lsh(a, b, bits, bands, bits_per_band, seed, max_bucket, float(threshold))
+    ia, ib, score = res.ia, res.ib, res.score
+    if top_k is not None and len(ia):
+        order = np.lexsort((ib, -score, ia))  # per a-record: best first
+        ia, ib, score = ia[order], ib[order], score[order]
+        starts = np.r_[0, np.flatnonzero(ia[1:] != ia[:-1]) + 1]
+        rank = np.arange(len(ia)) - np.repeat(starts, np.diff(np.r_[starts, len(ia)]))
+        keep = rank < top_k
+        ia, ib, score = ia[keep], ib[keep], score[keep]
+    order = np.lexsort((ib, ia))
+    return LshResult(ia[order].astype(np.int64), ib[order].astype(np.int64), score[order], res.n_colliding)
+
+
+def _sorted_pairs(ia: np.ndarray, ib: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+    keys = pair_keys(ia, ib, n_b)
+    keys.sort()
+    n_b = max(n_b, 1)
+    return keys // n_b, keys % n_b

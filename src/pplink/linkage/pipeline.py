@@ -44,7 +44,7 @@ import pandas as pd
 
 from pplink.encoded import EncodedDataset, check_compatible
 from pplink.errors import ConfigError
-from pplink.linkage.blocking import lsh_pairs, token_pairs, union_pairs
+from pplink.linkage.blocking import lsh_dice_pairs, token_pairs, union_pairs
 from pplink.linkage.features import DEFAULT_LEVELS, Feature, comparison_vectors, derive_features
 from pplink.linkage.model import FellegiSunter
 from pplink.linkage.cluster import cluster_records
@@ -154,12 +154,13 @@ def _candidates(
             ia, ib, _ = dice_all_pairs(a.clk, b.clk, s.candidate_threshold, top_k=s.candidate_top_k)
         sets.append((ia, ib))
     elif blocking == "lsh":
-        la, lb = lsh_pairs(a.clk, b.clk, bits=a.metadata.clk_bits, bands=s.lsh_bands,
-                           bits_per_band=s.lsh_bits_per_band, seed=s.seed)
-        stats["n_lsh_pairs"] = int(len(la))
         # LSH approximates the all-pairs rule: keep what reaches the same CLK Dice threshold,
         # and at most top_k per record (family members collide in many bands)
-        la, lb = _prune(a, b, la, lb, s)
+        found = lsh_dice_pairs(a.clk, b.clk, s.candidate_threshold, bits=a.metadata.clk_bits,
+                               top_k=s.candidate_top_k, bands=s.lsh_bands,
+                               bits_per_band=s.lsh_bits_per_band, seed=s.seed)
+        stats["n_lsh_pairs"] = found.n_colliding
+        la, lb = found.ia, found.ib
         sets.append((la, lb))
     if s.token_blocking or blocking == "tokens":
         for t in a.tokens:
@@ -169,24 +170,6 @@ def _candidates(
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
     stats["n_candidates"] = int(len(ia))
-    return ia, ib
-
-
-def _prune(a: EncodedDataset, b: EncodedDataset, ia: np.ndarray, ib: np.ndarray,
-           s: LinkSettings) -> tuple[np.ndarray, np.ndarray]:
-    """LSH pairs whose CLK Dice reaches ``candidate_threshold``, at most ``candidate_top_k`` per a-record."""
-    if not len(ia):
-        return ia, ib
-    score = dice_pairs(a.clk, b.clk, ia, ib)
-    keep = score >= s.candidate_threshold
-    ia, ib, score = ia[keep], ib[keep], score[keep]
-    if s.candidate_top_k is not None and len(ia):
-        order = np.lexsort((ib, -score, ia))  # per a-record: best first
-        ia, ib = ia[order], ib[order]
-        starts = np.r_[0, np.flatnonzero(ia[1:] != ia[:-1]) + 1]
-        rank = np.arange(len(ia)) - np.repeat(starts, np.diff(np.r_[starts, len(ia)]))
-        keep = rank < s.candidate_top_k
-        ia, ib = ia[keep], ib[keep]
     return ia, ib
 
 
