@@ -73,10 +73,43 @@ class EncodedDataset:
     token_present: dict[str, np.ndarray]
     metadata: EncodingMetadata
     attributes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    _blocks: dict[tuple[str, ...], tuple[np.ndarray, dict[str, tuple[int, int]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def n_records(self) -> int:
         return int(len(self.record_ids))
+
+    def filter_block(self, names: tuple[str, ...]) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+        """The per-field filters ``names`` side by side in one ``(n, words)`` uint64 array.
+
+        Returns the array and, per field, its ``(first word, number of words)``. Comparing a
+        candidate pair on all fields then reads one stretch of memory per record instead of
+        one per field. Built on first use and kept (the arrays are not modified afterwards).
+
+        Example:
+            >>> import pplink
+            >>> ds = pplink.encode_records([{"surname": "berg", "first_name": "jan"}], ids=["1"],
+            ...                            secret=pplink.Secret.generate())
+            >>> block, where = ds.filter_block(("surname", "first_name"))
+            >>> first, width = where["surname"]
+            >>> bool((block[:, first : first + width] == ds.filters["surname"]).all())
+            True
+        """
+        names = tuple(names)
+        if names not in self._blocks:
+            where: dict[str, tuple[int, int]] = {}
+            start = 0
+            for name in names:
+                where[name] = (start, self.filters[name].shape[1])
+                start += self.filters[name].shape[1]
+            block = np.empty((self.n_records, start), dtype=np.uint64)
+            for name in names:
+                first, width = where[name]
+                block[:, first : first + width] = self.filters[name]
+            self._blocks[names] = (block, where)
+        return self._blocks[names]
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per record: ``record_id``, ``clk``, ``bf_<field>``, ``tok_<token>`` (bytes or

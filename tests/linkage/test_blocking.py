@@ -82,3 +82,26 @@ def test_token_pairs_skip_oversized_groups():
     assert len(ia) == 0  # the shared token is held by 4 records on each side
     ia, ib = token_pairs(tok, present, tok, present, max_group=10)
     assert len(ia) == 16
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n_a=st.integers(0, 30), n_b=st.integers(0, 30), max_group=st.integers(1, 5))
+def test_token_pairs_equal_brute_force(seed, n_a, n_b, max_group):
+    from pplink.linkage.blocking import count_token_pairs
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 256, size=(4, 16), dtype=np.uint8)
+    values[1, :8] = values[0, :8]  # same first word, different second word
+    ta, tb = values[rng.integers(0, 4, n_a)], values[rng.integers(0, 4, n_b)]
+    pa, pb = rng.random(n_a) < 0.8, rng.random(n_b) < 0.8
+    ia, ib = token_pairs(ta, pa, tb, pb, max_group=max_group)
+    key = lambda t: t.tobytes()  # noqa: E731
+    size_a = {key(v): sum(1 for i in range(n_a) if pa[i] and key(ta[i]) == key(v)) for v in values}
+    size_b = {key(v): sum(1 for j in range(n_b) if pb[j] and key(tb[j]) == key(v)) for v in values}
+    expected = {(i, j) for i in range(n_a) for j in range(n_b)
+                if pa[i] and pb[j] and key(ta[i]) == key(tb[j])
+                and size_a[key(ta[i])] <= max_group and size_b[key(ta[i])] <= max_group}
+    assert sorted(zip(ia.tolist(), ib.tolist())) == sorted(expected)
+    assert len(ia) == len(expected)  # no duplicates
+    every = sum(1 for i in range(n_a) for j in range(n_b) if pa[i] and pb[j] and key(ta[i]) == key(tb[j]))
+    assert count_token_pairs(ta, pa, tb, pb) == every

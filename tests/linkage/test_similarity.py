@@ -456,3 +456,22 @@ def test_kernel_uses_hardware_popcount():
     fresh(np.zeros((1, 16), np.uint64))
     asm = "\n".join(fresh.inspect_asm().values())
     assert re.search(r"\b(v?popcnt[lq]?)\b", asm), "no popcnt instruction emitted"
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 40), widths=st.lists(st.integers(1, 4), min_size=1, max_size=5))
+def test_dice_pairs_fields_equal_dice_pairs_per_field(seed, n, widths):
+    from pplink.linkage.similarity import dice_pairs_fields
+
+    rng = np.random.default_rng(seed)
+    fields_a = [rng.integers(0, 2**63, size=(7, w), dtype=np.uint64) & rng.integers(0, 2**63, size=(7, w), dtype=np.uint64)
+                for w in widths]
+    fields_b = [f[rng.permutation(7)] ^ (rng.integers(0, 2**63, size=f.shape, dtype=np.uint64) & np.uint64(0xF00F))
+                for f in fields_a]
+    fields_b[0][0] = 0  # an empty filter
+    ia, ib = rng.integers(0, 7, n), rng.integers(0, 7, n)
+    spans = np.stack([np.r_[0, np.cumsum(widths)[:-1]], widths], axis=1)
+    got = dice_pairs_fields(np.concatenate(fields_a, axis=1), np.concatenate(fields_b, axis=1), ia, ib, spans)
+    assert got.shape == (n, len(widths))
+    for f, (fa, fb) in enumerate(zip(fields_a, fields_b)):
+        assert got[:, f].tolist() == dice_pairs(fa, fb, ia, ib).tolist()

@@ -128,3 +128,28 @@ def test_invalid_inputs():
         choose_threshold(np.array([0.5]), expected_matches=0)
     zero = choose_threshold(np.zeros(4))
     assert zero.estimated_f1 == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.sampled_from([0.0, 0.01, 0.2, 0.49, 0.5, 0.8, 0.97, 1.0]), min_size=1, max_size=8, unique=True),
+       data=st.data())
+def test_counts_equal_repeated_probabilities(values, data):
+    counts = data.draw(st.lists(st.integers(0, 50), min_size=len(values), max_size=len(values)))
+    if sum(counts) == 0:
+        counts[0] = 1
+    p = np.array(values)
+    repeated = choose_threshold(np.repeat(p, counts))
+    grouped = choose_threshold(p, counts=np.array(counts))
+    assert grouped.threshold == repeated.threshold
+    assert grouped.n_links == repeated.n_links
+    assert grouped.estimated_f1 == pytest.approx(repeated.estimated_f1, rel=1e-9, abs=1e-12)
+    assert grouped.estimated_matches == pytest.approx(repeated.estimated_matches, rel=1e-9, abs=1e-12)
+    pd.testing.assert_frame_equal(grouped.curve, repeated.curve, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(grouped.histogram(bins=5), repeated.histogram(bins=5), check_dtype=False)
+
+
+def test_counts_must_match_probabilities():
+    with pytest.raises(ValueError, match="one non-negative number per probability"):
+        choose_threshold(np.array([0.5, 0.6]), counts=np.array([1]))
+    with pytest.raises(ValueError, match="one non-negative number per probability"):
+        choose_threshold(np.array([0.5]), counts=np.array([-1]))

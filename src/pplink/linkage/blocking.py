@@ -27,11 +27,10 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-import pandas as pd
 
 from pplink.linkage.similarity import _popcount64, _row_popcounts, _score
 
-__all__ = ["token_pairs", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
+__all__ = ["token_pairs", "count_token_pairs", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
 
 
 def pair_keys(ia: np.ndarray, ib: np.ndarray, n_b: int) -> np.ndarray:
@@ -61,10 +60,53 @@ def union_pairs(*pairs: tuple[np.ndarray, np.ndarray], n_b: int) -> tuple[np.nda
     return keys // n_b, keys % n_b
 
 
-def _token_frame(tokens: np.ndarray, present: np.ndarray) -> pd.DataFrame:
-    words = np.ascontiguousarray(tokens).view(np.uint64).reshape(len(tokens), -1)
+def _token_groups(tokens: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records with a token, sorted by token: the two 64-bit words of each and its row."""
+    if tokens.ndim != 2 or tokens.shape[1] != 16:
+        raise ValueError(f"tokens must be (n, 16) bytes, got shape {tokens.shape}")
+    words = np.ascontiguousarray(tokens, dtype=np.uint8).view(np.uint64).reshape(len(tokens), 2)
     idx = np.flatnonzero(present)
-    return pd.DataFrame({"w0": words[idx, 0], "w1": words[idx, 1], "i": idx})
+    w0, w1 = words[idx, 0], words[idx, 1]
+    order = np.lexsort((w1, w0))
+    return w0[order], w1[order], idx[order]
+
+
+@numba.njit(cache=True)
+def _token_join(a0: np.ndarray, a1: np.ndarray, ra: np.ndarray, b0: np.ndarray, b1: np.ndarray, rb: np.ndarray,
+                max_group: int, pa: np.ndarray, pb: np.ndarray, fill: bool) -> tuple[int, float]:
+    """Merge-join two token lists sorted by (word 0, word 1).
+
+    Returns the number of pairs in groups of at most ``max_group`` on both sides (written to
+    ``pa``/``pb`` with ``fill``) and the number of pairs over all groups, however large.
+    """
+    i = j = 0
+    t = 0
+    every = 0.0
+    na, nb = a0.shape[0], b0.shape[0]
+    while i < na and j < nb:
+        if a0[i] < b0[j] or (a0[i] == b0[j] and a1[i] < b1[j]):
+            i += 1
+        elif a0[i] > b0[j] or a1[i] > b1[j]:
+            j += 1
+        else:
+            i2 = i
+            while i2 < na and a0[i2] == a0[i] and a1[i2] == a1[i]:
+                i2 += 1
+            j2 = j
+            while j2 < nb and b0[j2] == b0[j] and b1[j2] == b1[j]:
+                j2 += 1
+            every += float(i2 - i) * float(j2 - j)
+            if i2 - i <= max_group and j2 - j <= max_group:
+                if fill:
+                    for x in range(i, i2):
+                        for y in range(j, j2):
+                            pa[t] = ra[x]
+                            pb[t] = rb[y]
+                            t += 1
+                else:
+                    t += (i2 - i) * (j2 - j)
+            i, j = i2, j2
+    return t, every
 
 
 def token_pairs(
@@ -78,7 +120,8 @@ def token_pairs(
     """Pairs of records whose 16-byte tokens are equal (missing tokens never match).
 
     A token value shared by more than ``max_group`` records on either side is skipped (it
-    carries no linking information and would explode the candidate set).
+    carries no linking information and would explode the candidate set). Pairs come grouped
+    by token, sorted by row within a group.
 
     Example:
         >>> import numpy as np
@@ -86,14 +129,27 @@ def token_pairs(
         >>> token_pairs(t, np.array([True, True]), t[::-1].copy(), np.array([True, False]))
         (array([1]), array([0]))
     """
-    fa, fb = _token_frame(tokens_a, present_a), _token_frame(tokens_b, present_b)
-    if fa.empty or fb.empty:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    for f in (fa, fb):
-        f["size"] = f.groupby(["w0", "w1"])["i"].transform("size")
-    fa, fb = fa[fa["size"] <= max_group], fb[fb["size"] <= max_group]
-    joined = fa.merge(fb, on=["w0", "w1"], suffixes=("_a", "_b"))
-    return joined["i_a"].to_numpy(np.int64), joined["i_b"].to_numpy(np.int64)
+    ga, gb = _token_groups(tokens_a, present_a), _token_groups(tokens_b, present_b)
+    none = np.empty(0, dtype=np.int64)
+    total, _ = _token_join(*ga, *gb, max_group, none, none, False)
+    pa, pb = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    _token_join(*ga, *gb, max_group, pa, pb, True)
+    return pa, pb
+
+
+def count_token_pairs(tokens_a: np.ndarray, present_a: np.ndarray, tokens_b: np.ndarray,
+                      present_b: np.ndarray) -> float:
+    """Number of record pairs (a, b) with equal tokens, however large the groups.
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.zeros((3, 16), dtype=np.uint8); t[2, 0] = 1
+        >>> count_token_pairs(t, np.array([True, True, True]), t, np.array([True, True, False]))
+        4.0
+    """
+    none = np.empty(0, dtype=np.int64)
+    return float(_token_join(*_token_groups(tokens_a, present_a), *_token_groups(tokens_b, present_b),
+                             2**62, none, none, False)[1])
 
 
 @numba.njit(cache=True, parallel=True)
@@ -377,14 +433,14 @@ def lsh_dice_pairs(
         raise ValueError("threshold must be in [0, 1]")
     res = _lsh(a, b, bits, bands, bits_per_band, seed, max_bucket, float(threshold))
     ia, ib, score = res.ia, res.ib, res.score
-    if top_k is not None and len(ia):
+    if top_k is not None and len(ia) and np.bincount(ia).max() > top_k:
         order = np.lexsort((ib, -score, ia))  # per a-record: best first
         ia, ib, score = ia[order], ib[order], score[order]
         starts = np.r_[0, np.flatnonzero(ia[1:] != ia[:-1]) + 1]
         rank = np.arange(len(ia)) - np.repeat(starts, np.diff(np.r_[starts, len(ia)]))
         keep = rank < top_k
         ia, ib, score = ia[keep], ib[keep], score[keep]
-    order = np.lexsort((ib, ia))
+    order = np.argsort(pair_keys(ia, ib, len(b)))
     return LshResult(ia[order].astype(np.int64), ib[order].astype(np.int64), score[order], res.n_colliding)
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from pplink.encoded import EncodedDataset
 from pplink.errors import ConfigError
 from pplink.linkage.model import levels_from_agreement, levels_from_similarity
-from pplink.linkage.similarity import dice_pairs
+from pplink.linkage.similarity import dice_pairs_fields
 
 __all__ = ["Feature", "derive_features", "comparison_vectors", "HOUSEHOLD", "DEFAULT_LEVELS"]
 
@@ -111,6 +111,9 @@ def address_state(a: EncodedDataset, b: EncodedDataset, ia: np.ndarray, ib: np.n
     return np.where(same, 2, np.where(known, 0, 1)).astype(np.int8)
 
 
+_CHUNK = 1 << 20  # pairs per chunk: bounds the per-field similarity buffers
+
+
 def comparison_vectors(
     a: EncodedDataset,
     b: EncodedDataset,
@@ -119,16 +122,50 @@ def comparison_vectors(
     features: Sequence[Feature],
     levels: Sequence[float] = DEFAULT_LEVELS,
 ) -> np.ndarray:
-    """``(n_pairs, n_features)`` int8 comparison levels (-1 = missing) for the given pairs."""
+    """``(n_pairs, n_features)`` int8 comparison levels (-1 = missing) for the given pairs.
+
+    Pairs are processed in chunks; the Dice similarities of all per-field filters a chunk
+    needs are computed in one pass over the records (fields side by side in memory).
+    """
     ia = np.asarray(ia, dtype=np.int64)
     ib = np.asarray(ib, dtype=np.int64)
+    gamma = np.empty((len(ia), len(features)), dtype=np.int8)
+    names = _filter_fields(features)
+    block_a, spans = a.filter_block(names) if names else (None, {})
+    block_b = b.filter_block(names)[0] if names else None
+    for start in range(0, len(ia), _CHUNK):
+        ca, cb = ia[start : start + _CHUNK], ib[start : start + _CHUNK]
+        sims = (
+            dice_pairs_fields(block_a, block_b, ca, cb, [spans[n] for n in names])
+            if names else np.zeros((len(ca), 0))
+        )
+        gamma[start : start + len(ca)] = _chunk_vectors(a, b, ca, cb, features, levels, dict(zip(names, sims.T)))
+    return gamma
+
+
+def _filter_fields(features: Sequence[Feature]) -> tuple[str, ...]:
+    """The per-field filters the features compare, in first-use order."""
+    names: list[str] = []
+    for f in features:
+        if f.kind == "token":
+            continue
+        if f.kind == "date":
+            names += f.name.split("+", 1)
+        elif f.kind == "household":
+            names.append("surname")
+        else:
+            names.append(f.name)
+    return tuple(dict.fromkeys(names))
+
+
+def _chunk_vectors(a: EncodedDataset, b: EncodedDataset, ia: np.ndarray, ib: np.ndarray,
+                   features: Sequence[Feature], levels: Sequence[float], sims: dict[str, np.ndarray]) -> np.ndarray:
     gamma = np.empty((len(ia), len(features)), dtype=np.int8)
     addr = address_state(a, b, ia, ib) if any(f.kind == "household" or f.conditional for f in features) else None
 
     def dice(name: str) -> tuple[np.ndarray, np.ndarray]:
         missing = ~(a.filter_present[name][ia] & b.filter_present[name][ib])
-        sim = dice_pairs(a.filters[name], b.filters[name], ia, ib) if len(ia) else np.zeros(0)
-        return sim, missing
+        return sims[name], missing
 
     for j, f in enumerate(features):
         if f.kind == "token":

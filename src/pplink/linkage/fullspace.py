@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pplink.linkage.model import unique_patterns
+
 __all__ = ["Block", "FullSpaceFit", "fit_fullspace", "block_log_likelihoods"]
 
 _FLOOR = 1e-9
@@ -45,11 +47,22 @@ _FLOOR = 1e-9
 
 @dataclass(frozen=True)
 class Block:
-    """One source pair: candidate comparison vectors, its ``u`` and full-space size."""
+    """One source pair: candidate comparison vectors, its ``u`` and full-space size.
 
-    gamma: np.ndarray  # (n_candidates, n_features) int8, -1 = missing
+    ``gamma`` holds one row per candidate pair, or — with ``counts`` — one row per distinct
+    pattern and ``counts`` how many candidate pairs show it (what a distributed engine
+    aggregates, so the driver never holds per-pair vectors).
+    """
+
+    gamma: np.ndarray  # (n_candidates or n_patterns, n_features) int8, -1 = missing
     u: Sequence[np.ndarray]
     n_pairs: float  # n_a * n_b (or n * (n - 1) / 2 for deduplication)
+    counts: np.ndarray | None = None  # per row of gamma; None = one pair per row
+
+    @property
+    def n_candidates(self) -> float:
+        """Number of candidate pairs the block stands for."""
+        return float(len(self.gamma)) if self.counts is None else float(np.sum(self.counts))
 
 
 @dataclass(frozen=True)
@@ -60,10 +73,14 @@ class FullSpaceFit:
     converged: bool
 
 
-def _patterns(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(gamma) == 0:
-        return np.zeros((0, gamma.shape[1]), dtype=np.int8), np.zeros(0)
-    pats, counts = np.unique(gamma, axis=0, return_counts=True)
+def _patterns(block: Block, n_levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    gamma = np.asarray(block.gamma, dtype=np.int8)
+    if block.counts is not None:
+        counts = np.asarray(block.counts, dtype=np.float64)
+        if counts.shape != (len(gamma),):
+            raise ValueError("Block.counts needs one count per row of gamma")
+        return gamma, counts
+    pats, counts, _ = unique_patterns(gamma, n_levels)
     return pats, counts.astype(np.float64)
 
 
@@ -103,7 +120,7 @@ def fit_fullspace(
     bottom), ``lambda_init`` to ``min(candidates, sqrt(N)) / N``. With ``fix_m`` only the
     ``lambda`` of every block is estimated (reuse of a model fitted elsewhere).
     """
-    compressed = [_patterns(np.asarray(b.gamma, dtype=np.int8)) for b in blocks]
+    compressed = [_patterns(b, n_levels) for b in blocks]
     if m_init is None:
         m = [np.linspace(1.0, 9.0, L) / np.linspace(1.0, 9.0, L).sum() for L in n_levels]
     else:
@@ -112,7 +129,7 @@ def fit_fullspace(
     lam = (
         [float(x) for x in lambda_init]
         if lambda_init is not None
-        else [max(min(len(b.gamma), np.sqrt(b.n_pairs)), 1.0) / b.n_pairs for b in blocks]
+        else [max(min(b.n_candidates, np.sqrt(b.n_pairs)), 1.0) / b.n_pairs for b in blocks]
     )
     log_u = [_log_probs(p, b.u) for (p, _), b in zip(compressed, blocks, strict=True)]
     converged = False

@@ -137,29 +137,44 @@ def levels_from_agreement(equal: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _unique_patterns(gamma: np.ndarray, n_levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``gamma`` and how often each occurs.
+    """Distinct rows of ``gamma`` and how often each occurs (see :func:`unique_patterns`)."""
+    patterns, counts, _ = unique_patterns(gamma, n_levels)
+    return patterns, counts
 
-    Rows are packed into one int64 key (mixed radix ``L_f + 1``, ``-1`` shifted to 0) so
-    that a 1-D sort suffices; very wide vectors fall back to a row-wise ``np.unique``.
+
+def unique_patterns(gamma: np.ndarray, n_levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of ``gamma``, how often each occurs, and the row of each input pair.
+
+    Comparison vectors take few distinct values (a few thousand patterns for millions of
+    pairs), so everything that depends only on the pattern — EM, probabilities, weights —
+    is computed once per pattern. Rows are packed into one int64 key (mixed radix
+    ``L_f + 1``, ``-1`` shifted to 0) so that a 1-D sort suffices; very wide vectors fall
+    back to a row-wise ``np.unique``.
+
+    Example:
+        >>> import numpy as np
+        >>> pats, counts, inverse = unique_patterns(np.array([[1, 0], [0, -1], [1, 0]], dtype=np.int8), [2, 2])
+        >>> pats.tolist(), counts.tolist(), inverse.tolist()
+        ([[0, -1], [1, 0]], [1, 2], [1, 0, 1])
     """
     n, n_feat = gamma.shape
     radices = [int(L) + 1 for L in n_levels]
     if n == 0:
-        return np.empty((0, n_feat), np.int8), np.empty(0, np.int64)
+        return np.empty((0, n_feat), np.int8), np.empty(0, np.int64), np.empty(0, np.int64)
     if math.prod(radices) < 2**62:
         key = np.zeros(n, dtype=np.int64)
         for f in range(n_feat):
             key *= radices[f]
             key += gamma[:, f].astype(np.int64) + 1
-        ukey, counts = np.unique(key, return_counts=True)
+        ukey, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
         patterns = np.empty((ukey.size, n_feat), dtype=np.int8)
         rest = ukey.copy()
         for f in range(n_feat - 1, -1, -1):
             patterns[:, f] = (rest % radices[f]) - 1
             rest //= radices[f]
-        return patterns, counts.astype(np.int64)
-    patterns, counts = np.unique(gamma, axis=0, return_counts=True)
-    return patterns.astype(np.int8), counts.astype(np.int64)
+        return patterns, counts.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+    patterns, inverse, counts = np.unique(gamma, axis=0, return_inverse=True, return_counts=True)
+    return patterns.astype(np.int8), counts.astype(np.int64), inverse.reshape(-1).astype(np.int64)
 
 
 def _log_class_probs(patterns: np.ndarray, probs: Sequence[np.ndarray]) -> np.ndarray:

@@ -44,9 +44,9 @@ import pandas as pd
 
 from pplink.encoded import EncodedDataset, check_compatible
 from pplink.errors import ConfigError
-from pplink.linkage.blocking import lsh_dice_pairs, token_pairs, union_pairs
+from pplink.linkage.blocking import count_token_pairs, lsh_dice_pairs, token_pairs, union_pairs
 from pplink.linkage.features import DEFAULT_LEVELS, Feature, comparison_vectors, derive_features
-from pplink.linkage.model import FellegiSunter
+from pplink.linkage.model import FellegiSunter, unique_patterns
 from pplink.linkage.cluster import cluster_records
 from pplink.linkage.fullspace import Block, fit_fullspace
 from pplink.linkage.similarity import dedup_all_pairs, dice_all_pairs, dice_pairs
@@ -181,7 +181,9 @@ class _Comparison:
     b: EncodedDataset
     ia: np.ndarray
     ib: np.ndarray
-    gamma: np.ndarray
+    patterns: np.ndarray  # distinct comparison vectors of the candidates
+    counts: np.ndarray  # candidates per pattern
+    inverse: np.ndarray  # pattern of each candidate
     u: list[np.ndarray]
     n_pairs: float
     stats: dict[str, Any]
@@ -193,7 +195,8 @@ def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: li
     t0 = time.perf_counter()
     ia, ib = _candidates(a, b, s, stats, dedup=dedup)
     t1 = time.perf_counter()
-    gamma = comparison_vectors(a, b, ia, ib, features, s.levels)
+    patterns, counts, inverse = unique_patterns(comparison_vectors(a, b, ia, ib, features, s.levels),
+                                                model.n_levels)
     n_pairs = a.n_records * (a.n_records - 1) / 2 if dedup else float(a.n_records) * b.n_records
     ra, rb = random_pairs(a.n_records, b.n_records, s, dedup=dedup)
     if len(ra) == 0:
@@ -204,7 +207,7 @@ def _compare(a: EncodedDataset, b: EncodedDataset, s: LinkSettings, features: li
         if f.kind == "household":
             u[j] = _household_u(a, b, f, u[j], max(n_pairs, 1.0), dedup=dedup)
     stats["seconds"] = {"candidates": t1 - t0, "compare": time.perf_counter() - t1}
-    return _Comparison(a, b, ia, ib, gamma, u, max(n_pairs, 1.0), stats)
+    return _Comparison(a, b, ia, ib, patterns, counts, inverse, u, max(n_pairs, 1.0), stats)
 
 
 def _household_u(a: EncodedDataset, b: EncodedDataset, f: Feature, u_random: np.ndarray, n_pairs: float,
@@ -217,12 +220,9 @@ def _household_u(a: EncodedDataset, b: EncodedDataset, f: Feature, u_random: np.
     """
     t = a.metadata.household_token
     assert t is not None
-    counts_a = pd.Series(list(map(bytes, a.tokens[t][a.token_present[t]]))).value_counts()
-    if dedup:
-        n_same = float((counts_a * (counts_a - 1) / 2).sum())
-    else:
-        counts_b = pd.Series(list(map(bytes, b.tokens[t][b.token_present[t]]))).value_counts()
-        n_same = float((counts_a * counts_b.reindex(counts_a.index, fill_value=0)).sum())
+    n_same = count_token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
+    if dedup:  # the self-join counts c * c per address; pairs of distinct records: c * (c - 1) / 2
+        n_same = (n_same - float(a.token_present[t].sum())) / 2
     ia, ib = token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
     if dedup:
         keep = ia < ib
@@ -278,13 +278,15 @@ def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -
     """Probabilities, threshold and solver for one comparison; returns links and candidates."""
     a, b, ia, ib = c.a, c.b, c.ia, c.ib
     model.u_, model.lambda_ = c.u, lam
-    probability = model.probability(c.gamma) if len(ia) else np.zeros(0)
-    weight = model.match_weights(c.gamma) if len(ia) else np.zeros(0)
+    # everything that depends on the comparison vector only is computed once per pattern
+    pattern_probability = model.probability(c.patterns) if len(ia) else np.zeros(0)
+    probability = pattern_probability[c.inverse]
+    weight = model.match_weights(c.patterns)[c.inverse] if len(ia) else np.zeros(0)
     choice: ThresholdChoice | None = None
     if s.match_threshold is not None:
         threshold = s.match_threshold
     elif len(ia):
-        choice = choose_threshold(probability)
+        choice = choose_threshold(pattern_probability, counts=c.counts)
         # F1-optimal thresholds on calibrated probabilities lie near F1*/2, i.e. just under
         # 0.5 when linkage is good; the floor only bites in degenerate blocks where the model
         # expects no matches at all and the "best" cut would accept near-zero probabilities.
@@ -312,17 +314,19 @@ def _decide(c: _Comparison, model: FellegiSunter, lam: float, s: LinkSettings) -
         u=[[float(x) for x in arr] for arr in c.u],
     )
     sel = np.flatnonzero(accepted)
+    a_ids, b_ids = a.record_ids[ia[sel]].astype(str), b.record_ids[ib[sel]].astype(str)
+    order = np.lexsort((b_ids, a_ids))  # by record id (numpy sorts fixed-width text far faster than pandas)
+    sel = sel[order]
     links = pd.DataFrame(
         {
-            "a_id": a.record_ids[ia[sel]].astype(str),
-            "b_id": b.record_ids[ib[sel]].astype(str),
+            "a_id": a_ids[order],
+            "b_id": b_ids[order],
             "score": score[sel],
             "probability": probability[sel],
             "match_weight": weight[sel],
         },
         columns=LINK_COLUMNS,
     )
-    links = links.sort_values(["a_id", "b_id"], kind="stable").reset_index(drop=True)
     cands = pd.DataFrame({"ia": ia, "ib": ib, "score": score, "probability": probability,
                           "match_weight": weight, "accepted": accepted})
     return links, cands, choice, float(threshold)
@@ -335,7 +339,7 @@ def _settings(settings: LinkSettings | None, overrides: dict[str, Any]) -> LinkS
 
 def _fit(comparisons: list[_Comparison], model: FellegiSunter, *, m_fixed: list[np.ndarray] | None) -> list[float]:
     fit = fit_fullspace(
-        [Block(c.gamma, c.u, c.n_pairs) for c in comparisons],
+        [Block(c.patterns, c.u, c.n_pairs, counts=c.counts) for c in comparisons],
         model.n_levels,
         m_init=m_fixed,
         fix_m=m_fixed is not None,

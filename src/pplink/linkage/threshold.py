@@ -70,6 +70,7 @@ class ThresholdChoice:
     estimated_matches: float
     curve: pd.DataFrame
     _probabilities: np.ndarray = field(repr=False, compare=False)
+    _counts: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def histogram(self, bins: int = 50, *, scale: str = "probability") -> pd.DataFrame:
         """Histogram of the pairs for plotting, split into estimated matches and non-matches.
@@ -108,13 +109,14 @@ class ThresholdChoice:
             t = _logit2(self.threshold)
         else:
             raise ValueError("scale must be 'probability' or 'weight'")
-        counts, _ = np.histogram(x, bins=edges)
-        est_m, _ = np.histogram(x, bins=edges, weights=p)
+        w = np.ones(p.size) if self._counts is None else self._counts
+        counts, _ = np.histogram(x, bins=edges, weights=w)
+        est_m, _ = np.histogram(x, bins=edges, weights=p * w)
         out = pd.DataFrame(
             {
                 "bin_left": edges[:-1],
                 "bin_right": edges[1:],
-                "count": counts.astype(np.int64),
+                "count": np.rint(counts).astype(np.int64),
                 "est_matches": est_m,
                 "est_non_matches": counts - est_m,
             }
@@ -141,6 +143,7 @@ def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
 def choose_threshold(
     probabilities: np.ndarray,
     *,
+    counts: np.ndarray | None = None,
     expected_matches: float | None = None,
     grid: int = 200,
 ) -> ThresholdChoice:
@@ -149,6 +152,9 @@ def choose_threshold(
     Args:
         probabilities: posterior match probability per candidate pair (e.g.
             :meth:`pplink.linkage.model.FellegiSunter.probability`).
+        counts: how many pairs share each probability (e.g. one probability per distinct
+            comparison pattern and the pattern's count); default one pair each. The result
+            is the same as for the probabilities repeated ``counts`` times.
         expected_matches: the number of true matches, if known from elsewhere; used as the
             recall denominator instead of ``sum(p)`` (estimated recall is capped at 1).
         grid: the curve is reported at ``grid + 1`` evenly spaced thresholds in
@@ -166,6 +172,8 @@ def choose_threshold(
         (0.9, 0.9231, 2)
         >>> choose_threshold(np.array([0.9, 0.9, 0.1]), expected_matches=4).estimated_recall
         0.45
+        >>> choose_threshold(np.array([0.9, 0.1]), counts=np.array([2, 1])).n_links
+        2
     """
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     if p.size == 0:
@@ -174,7 +182,17 @@ def choose_threshold(
         raise ValueError("probabilities must be finite and lie in [0, 1]")
     if grid < 1:
         raise ValueError("grid must be at least 1")
-    total = float(p.sum())
+    if counts is None:
+        w = np.ones(p.size)
+    else:
+        w = np.asarray(counts, dtype=np.float64).ravel()
+        if w.shape != p.shape or not np.all(np.isfinite(w)) or (w < 0).any():
+            raise ValueError("counts must be one non-negative number per probability")
+        keep = w > 0
+        p, w = p[keep], w[keep]
+        if p.size == 0:
+            raise ValueError("no probabilities to choose a threshold from (all counts are 0)")
+    total = float(np.dot(p, w))
     if expected_matches is not None:
         if not expected_matches > 0:
             raise ValueError("expected_matches must be positive")
@@ -183,9 +201,10 @@ def choose_threshold(
         denom = total
 
     # exact search: sort descending; candidate cut after the last pair of each tie group
-    desc = np.sort(p)[::-1]
-    tp = np.cumsum(desc)
-    k = np.arange(1, desc.size + 1, dtype=np.float64)
+    order = np.argsort(-p, kind="stable")
+    desc, wd = p[order], w[order]
+    tp = np.cumsum(desc * wd)
+    k = np.cumsum(wd)
     last_of_group = np.ones(desc.size, dtype=bool)
     last_of_group[:-1] = desc[1:] != desc[:-1]
     cand = np.flatnonzero(last_of_group & (desc > 0.0))
@@ -207,10 +226,11 @@ def choose_threshold(
 
     # the curve on an even grid plus the chosen threshold
     ts = np.unique(np.concatenate([np.linspace(0.0, 1.0, grid + 1), [threshold]]))
-    asc = desc[::-1]
-    csum_asc = np.concatenate([[0.0], np.cumsum(asc)])
+    asc, wa = desc[::-1], wd[::-1]
+    csum_asc = np.concatenate([[0.0], np.cumsum(asc * wa)])
+    cnt_asc = np.concatenate([[0.0], np.cumsum(wa)])
     lo = np.searchsorted(asc, ts, side="left")  # first index with p >= t
-    n_links = (asc.size - lo).astype(np.int64)
+    n_links = np.rint(cnt_asc[-1] - cnt_asc[lo]).astype(np.int64)
     tp_t = csum_asc[-1] - csum_asc[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         prec_t = np.where(n_links > 0, tp_t / np.maximum(n_links, 1), 0.0)
@@ -229,8 +249,9 @@ def choose_threshold(
         estimated_precision=precision,
         estimated_recall=recall,
         estimated_f1=f1,
-        n_links=int(np.count_nonzero(p >= threshold)),
+        n_links=int(round(float(w[p >= threshold].sum()))),
         estimated_matches=total,
         curve=curve,
         _probabilities=p,
+        _counts=w,
     )
