@@ -116,13 +116,17 @@ def encode(
     from pplink.encode import encode_file
     from pplink.io import EncodedWriter, write_csv_atomic
     from pplink.keys import load_secret
-    from pplink.mapping import load_mapping
+    from pplink.mapping import check_source, load_mapping
     from pplink.schema import default_schema, load_schema
 
-    mapping = load_mapping(mapping_path)
-    schema = load_schema(schema_path) if schema_path else default_schema()
-    secret = load_secret(secret_file)
     rejects_path = rejects_path or output.with_name(output.name.removesuffix(".parquet") + ".rejects.csv")
+    _check_outputs({"--output": output, "--rejects": rejects_path},
+                   {"INPUT": input_path, "--mapping": mapping_path, "--schema": schema_path,
+                    "--secret-file": secret_file})
+    mapping = _load_config(load_mapping, mapping_path, "mapping file")
+    schema = _load_config(load_schema, schema_path, "schema file") if schema_path else default_schema()
+    secret = load_secret(secret_file)
+    check_source(input_path, mapping)
     progress = _progress(quiet, f"encoding {input_path.name}")
     with progress as bar, EncodedWriter(output) as writer:
         task = bar.add_task("encode", total=None)
@@ -135,16 +139,55 @@ def encode(
             on_chunk=lambda enc, _i: writer.write(enc),
             progress=lambda rows: bar.update(task, advance=rows),
         )
-    write_csv_atomic(issues, rejects_path)
-    n_rejected = int((issues["action"] == "rejected").sum()) if len(issues) else 0
+        n_rejected = int((issues["action"] == "rejected").sum()) if len(issues) else 0
+        if n_input != n_encoded + n_rejected:  # pragma: no cover - an invariant, checked loudly
+            raise PplinkError("internal error: rows lost between reading and encoding")
+        # the issues report first: the encoded file appears only once everything is written
+        write_csv_atomic(issues, rejects_path)
     n_fields = len(issues) - n_rejected
     click.echo(
         f"{input_path}: {n_input} rows read, {n_encoded} encoded, {n_rejected} rejected, "
         f"{n_fields} fields set to missing -> {output}"
     )
     click.echo(f"issues report: {rejects_path}")
-    if n_input != n_encoded + n_rejected:  # pragma: no cover - an invariant, checked loudly
-        raise PplinkError("internal error: rows lost between reading and encoding")
+
+
+def _load_config(loader: Any, path: Path, what: str) -> Any:
+    """Run a config loader; an unexpected exception from a malformed file becomes a ConfigError naming it."""
+    from pplink.errors import ConfigError
+
+    try:
+        return loader(path)
+    except PplinkError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{what} {path} has a setting of the wrong type or shape ({type(exc).__name__}: {exc}); "
+            "compare it with the reference documentation"
+        ) from None
+
+
+def _check_outputs(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other, that are
+    directories, or whose directory does not exist."""
+    from pplink.errors import InputError
+
+    seen: dict[Path, str] = {}
+    resolved_inputs = {Path(os.path.abspath(p)): name for name, p in inputs.items() if p is not None}
+    for name, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(os.path.abspath(out))
+        if target in resolved_inputs:
+            raise InputError(f"{name} {out} is also the {resolved_inputs[target]} file; choose another output path")
+        if target in seen:
+            raise InputError(f"{name} and {seen[target]} are both {out}; give each output its own path")
+        seen[target] = name
+        if out.is_dir():
+            raise InputError(f"{name} {out} is a directory; give a file path")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise InputError(f"{name}: output directory {parent} does not exist")
 
 
 def _progress(quiet: bool, label: str) -> Any:
@@ -261,6 +304,8 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
     if cluster or len(inputs) != 2:
         if not cluster:
             raise click.UsageError("give exactly two inputs, or use --cluster for more")
+    _check_outputs({"--output": output, "--summary": summary_path, "--candidates": candidates_path},
+                   {f"input #{i + 1}": p for i, p in enumerate(inputs)})
     if engine == "spark":
         # the same results, computed on Spark; candidates stay a Spark DataFrame until written
         from pplink.engines.spark import link_many_spark, link_spark, spark_session, write_via_driver
@@ -290,10 +335,11 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
                     "estimated_precision": res.stats.get("estimated_precision"),
                     "estimated_recall": res.stats.get("estimated_recall"),
                 }
-            _write_table(table, output)
-            _write_json(summary, summary_path)
+            # the main output last: it appears only when everything else is written
             if candidates_path is not None:
                 write_via_driver(spark_candidates, candidates_path)
+            _write_json(summary, summary_path)
+            _write_table(table, output)
         _echo_link_result(cluster, table, summary, output, summary_path)
         return
     with _spinner(quiet, "linking"):
@@ -320,10 +366,11 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
                 "estimated_precision": res.stats.get("estimated_precision"),
                 "estimated_recall": res.stats.get("estimated_recall"),
             }
-    _write_table(table, output)
-    _write_json(summary, summary_path)
+    # the main output last: it appears only when everything else is written
     if candidates_path is not None:
         _write_table(candidates, candidates_path)
+    _write_json(summary, summary_path)
+    _write_table(table, output)
     _echo_link_result(cluster, table, summary, output, summary_path)
 
 
@@ -347,6 +394,69 @@ def _spinner(quiet: bool, label: str) -> Any:
     return _console().status(label)
 
 
+def _rows(positions: Any) -> str:
+    """0-based positions as data row numbers (header excluded, as in the rejects reports)."""
+    return ", ".join(f"row {int(i) + 1}" for i in positions)
+
+
+def _id_table(path: Path, what: str, columns: list[str], df: Any = None) -> Any:
+    """Read (or check the already read ``df`` of) a table of record ids — links, truth,
+    candidates, clusters: the id columns become strings and none may be empty, so nothing is
+    dropped or miscounted silently."""
+    from pplink.errors import InputError
+    from pplink.io import read_table
+
+    if df is None:
+        df = read_table(path, what=what, required=columns)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"{what} {path} lacks column(s) {', '.join(missing)}")
+    df = df.copy()
+    for col in columns:
+        values = df[col]
+        empty = values.isna() | (values.astype(str).str.strip() == "")
+        if empty.any():
+            rows = _rows(empty.to_numpy().nonzero()[0][:5])
+            raise InputError(f"{what} {path}: column {col} is empty on {rows}; every row needs a value")
+        df[col] = values.astype(str)
+    return df
+
+
+def _refuse_duplicates(df: Any, path: Path, what: str, key: list[str]) -> None:
+    from pplink.errors import InputError
+
+    dup = df.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        first = int(dup.nonzero()[0][0])
+        same = df[key].eq(df[key].iloc[first]).all(axis=1).to_numpy().nonzero()[0][:5]
+        value = ", ".join(f"{k}={df[k].iloc[first]!r}" for k in key)
+        raise InputError(
+            f"{what} {path}: {value} appears more than once ({_rows(same)}); "
+            f"each {'/'.join(key)} may appear only once — remove the repeats"
+        )
+
+
+def _link_summary_sizes(path: Path) -> tuple[int, int]:
+    from pplink.errors import InputError
+
+    if not path.is_file():
+        raise click.BadParameter(f"{path} not found; pass --summary (written by `pplink link`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stats = data["stats"]
+        n_a, n_b = stats["n_a"], stats["n_b"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (n_a, n_b)):
+            raise TypeError
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise InputError(f"summary {path} is not valid JSON; pass the summary written by `pplink link`") from None
+    except (KeyError, TypeError):
+        raise InputError(
+            f"summary {path} has no input sizes (stats.n_a and stats.n_b as whole numbers); pass the summary "
+            "written by `pplink link` for these links (not one of `pplink link --cluster`)"
+        ) from None
+    return n_a, n_b
+
+
 @cli.command()
 @click.argument("links_path", metavar="LINKS", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--truth", "truth_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -363,39 +473,52 @@ def evaluate(links_path: Path, truth_path: Path, candidates_path: Path | None, s
     With --candidates also pair completeness (share of true pairs among the candidates) and
     reduction ratio (share of all pairs never compared in detail).
     """
-    import pandas as pd
-
+    from pplink.errors import InputError
+    from pplink.io import read_table
     from pplink.linkage.evaluate import cluster_metrics, evaluate_links
 
-    def read(p: Path) -> Any:
-        if not p.exists():
-            raise click.BadParameter(f"{p} does not exist")
-        return pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p, dtype=str)
-
-    links, truth = read(links_path), read(truth_path)
+    links = read_table(links_path, what="links file")
     if {"source", "record_id", "entity_id"} <= set(links.columns):
-        if "entity_id" not in truth.columns and "person_id" in truth.columns:
-            truth = truth.rename(columns={"person_id": "entity_id"})
-        if not {"source", "record_id", "entity_id"} <= set(truth.columns):
-            raise click.BadParameter("cluster truth needs columns source, record_id and entity_id (or person_id)")
-        merged = links.astype({"record_id": str}).merge(
-            truth.astype({"record_id": str}), on=["source", "record_id"], suffixes=("", "_true"))
+        key = ["source", "record_id"]
+        links = _id_table(links_path, "clusters file", key + ["entity_id"], links)
+        truth = read_table(truth_path, what="truth file")
+        label = "entity_id" if "entity_id" in truth.columns or "person_id" not in truth.columns else "person_id"
+        if not set(key + [label]) <= set(truth.columns):
+            raise InputError(
+                f"truth file {truth_path}: cluster truth needs columns source, record_id and entity_id (or person_id)")
+        truth = _id_table(truth_path, "truth file", key + [label], truth).rename(columns={label: "entity_id"})
+        _refuse_duplicates(links, links_path, "clusters file", key)
+        _refuse_duplicates(truth, truth_path, "truth file", key)
+        merged = links[key + ["entity_id"]].merge(truth[key + ["entity_id"]], on=key, suffixes=("", "_true"))
+        if len(merged) < len(links):
+            click.echo(
+                f"note: {len(links) - len(merged)} of {len(links)} records in {links_path} are not in the truth "
+                "and were left out of the metrics", err=True)
         metrics = cluster_metrics(merged["entity_id"].to_numpy(), merged["entity_id_true"].to_numpy())
     else:
-        for frame, name in ((links, "links"), (truth, "truth")):
+        truth = read_table(truth_path, what="truth file")
+        for frame, name, path in ((links, "links", links_path), (truth, "truth", truth_path)):
             if not {"a_id", "b_id"} <= set(frame.columns):
-                raise click.BadParameter(f"{name} file needs columns a_id and b_id")
-        metrics = evaluate_links(links.astype({"a_id": str, "b_id": str}), truth.astype({"a_id": str, "b_id": str}))
+                raise InputError(
+                    f"{name} file {path} needs columns a_id and b_id (or, for clusters, source, record_id and "
+                    "entity_id)")
+        links = _id_table(links_path, "links file", ["a_id", "b_id"], links)
+        truth = _id_table(truth_path, "truth file", ["a_id", "b_id"], truth)
+        _refuse_duplicates(links, links_path, "links file", ["a_id", "b_id"])
+        _refuse_duplicates(truth, truth_path, "truth file", ["a_id", "b_id"])
+        metrics = evaluate_links(links, truth)
         if candidates_path is not None:
             from pplink.linkage.evaluate import blocking_metrics
 
             summary_path = summary_path or links_path.with_name(links_path.stem + ".summary.json")
-            if not summary_path.exists():
-                raise click.BadParameter(f"{summary_path} not found; pass --summary (written by `pplink link`)")
-            stats = json.loads(summary_path.read_text(encoding="utf-8"))["stats"]
-            cands = read(candidates_path).astype({"a_id": str, "b_id": str})
-            metrics.update(blocking_metrics(cands[["a_id", "b_id"]], truth.astype({"a_id": str, "b_id": str}),
-                                            int(stats["n_a"]), int(stats["n_b"])))
+            n_a, n_b = _link_summary_sizes(summary_path)
+            cands = _id_table(candidates_path, "candidates file", ["a_id", "b_id"])
+            _refuse_duplicates(cands, candidates_path, "candidates file", ["a_id", "b_id"])
+            if n_a * n_b < len(cands):
+                raise InputError(
+                    f"candidates file {candidates_path} has {len(cands)} pairs but the summary {summary_path} says "
+                    f"the inputs had {n_a} x {n_b} records; pass the summary of the same link run")
+            metrics.update(blocking_metrics(cands[["a_id", "b_id"]], truth, n_a, n_b))
     if as_json:
         click.echo(json.dumps(metrics, indent=2, default=float))
     else:
@@ -478,17 +601,23 @@ def audit(encoded_path: Path, reference_path: Path, mapping_path: Path | None, t
     bad = sorted(set(wanted) - {"frequency", "pattern", "graph"})
     if bad:
         raise click.BadParameter(f"unknown attack(s) {', '.join(bad)}", param_hint="--attacks")
+    if not wanted:
+        raise click.BadParameter("name at least one attack: frequency, pattern, graph", param_hint="--attacks")
     if not reference_path.exists():
         raise click.BadParameter(f"{reference_path} does not exist", param_hint="--reference")
     encoded = read_encoded(encoded_path)
     if mapping_path is not None:
         from pplink.io import read_source
-        from pplink.mapping import load_mapping, standardize_frame
+        from pplink.mapping import check_source, load_mapping, standardize_frame
 
-        mapping = load_mapping(mapping_path)
+        mapping = _load_config(load_mapping, mapping_path, "mapping file")
+        check_source(reference_path, mapping)
         raw = read_source(reference_path, delimiter=mapping.delimiter, encoding=mapping.encoding)
         std = standardize_frame(raw, mapping)
         fields = std.fields
+        if std.n_rejected:
+            click.echo(f"note: {std.n_rejected} of {std.n_input} reference rows were rejected by the mapping "
+                       "(empty or repeated record id, or no usable field) and are not used", err=True)
         if truth_column is not None:
             if truth_column not in raw.columns:
                 raise click.BadParameter(f"the reference has no column {truth_column!r}", param_hint="--truth")
@@ -498,18 +627,77 @@ def audit(encoded_path: Path, reference_path: Path, mapping_path: Path | None, t
             truth = std.record_ids
             if not set(map(str, truth)) & set(map(str, encoded.record_ids)):
                 truth = None  # the reference's ids are not the encoded file's: claims only
+        _refuse_repeated_truth(reference_path, truth)
         reference = Reference.from_frame(fields, truth=truth)
     else:
-        frame = pd.read_csv(reference_path, dtype=str, keep_default_na=False)
+        from pplink.io import read_table
+
+        frame = read_table(reference_path, what="reference file")
         column = truth_column or ("record_id" if "record_id" in frame.columns else None)
         if truth_column is not None and truth_column not in frame.columns:
             raise click.BadParameter(f"the reference has no column {truth_column!r}", param_hint="--truth")
+        if column is not None:
+            _refuse_repeated_truth(reference_path, frame[column].to_numpy())
+        _refuse_long_values(reference_path, frame)
         reference = Reference.from_frame(frame, truth=column)
+    _check_reference(reference_path, reference, encoded)
     report = run_audit(encoded, reference, attacks=wanted, known_pairs=known_pairs, seed=seed)
     if as_json:
         click.echo(report.to_json())
     else:
         click.echo(report.format())
+
+
+def _refuse_repeated_truth(path: Path, truth: Any) -> None:
+    """Two reference persons who claim the same encoded record make the audit's scores wrong."""
+    from pplink.errors import InputError
+
+    if truth is None:
+        return
+    import pandas as pd
+
+    values = pd.Series(truth, dtype=object)
+    values = values[values.notna() & (values.astype(str).str.strip() != "")].astype(str).str.strip()
+    dup = values[values.duplicated(keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        where = _rows(dup.index[dup == first][:5])
+        raise InputError(
+            f"reference file {path}: truth id {first!r} is given to more than one reference person ({where}); "
+            "each encoded record id may appear at most once in the truth column"
+        )
+
+
+def _refuse_long_values(path: Path, frame: Any) -> None:
+    """Standardised values are short; a huge cell is a broken file (and would make the attacks crawl)."""
+    from pplink.errors import InputError
+    from pplink.mapping import MAX_VALUE_CHARS
+
+    for col in frame.columns:
+        lengths = frame[col].astype(str).str.len().where(frame[col].notna(), 0).to_numpy()
+        if lengths.max(initial=0) > MAX_VALUE_CHARS:
+            row = int(lengths.argmax()) + 1
+            raise InputError(
+                f"reference file {path}: row {row}, column {col!r} has a value longer than {MAX_VALUE_CHARS} "
+                "characters; the reference must hold standardised values (or pass --mapping for a raw file)"
+            )
+
+
+def _check_reference(path: Path, reference: Any, encoded: Any) -> None:
+    """Refuse a reference the attacks cannot use at all (instead of a report that measures nothing)."""
+    from pplink.audit.reference import available_fields
+    from pplink.errors import InputError
+    from pplink.schema import Schema
+
+    if reference.n == 0:
+        raise InputError(f"reference file {path} has no rows (only a header?); the audit needs a reference population")
+    schema = Schema.from_dict(encoded.metadata.schema, source=f"metadata of {encoded.metadata.source!r}")
+    if not available_fields(schema, reference):
+        wanted = sorted({str(getattr(f, "source_field", f.name)) for f in schema.fields})
+        raise InputError(
+            f"reference file {path} has no values for any field the encoded file uses ({', '.join(wanted)}); "
+            "its columns must be standardised logical fields with these names, or pass --mapping for a raw file"
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -566,9 +754,31 @@ def report(directory: Path, output: Path | None) -> None:
     Reads encoded/, linkage/ and release/ (each optional) and writes one self-contained page:
     inputs and rejects per source, linkage quality, released tables with their audits.
     """
+    from pplink.errors import InputError
     from pplink.report import write_report
 
-    click.echo(str(write_report(directory, path=output)))
+    _check_run_directory(directory)
+    if output is not None:
+        _check_outputs({"--output": output}, {})
+    try:
+        path = write_report(directory, path=output)
+    except PplinkError:
+        raise
+    except ValueError as exc:  # a damaged file the checks above did not catch
+        raise InputError(f"{directory}: a file of the run cannot be read ({type(exc).__name__}: {exc})") from None
+    click.echo(str(path))
+
+
+def _check_run_directory(directory: Path) -> None:
+    """Check the CSV files a run report reads (rejects, links, clusters, released tables) as
+    strictly as any input, so a damaged one is named instead of half-read."""
+    from pplink.io import read_table
+
+    for sub in ("encoded", "linkage", "release"):
+        folder = directory / sub
+        if folder.is_dir():
+            for csv_path in sorted(folder.glob("*.csv")):
+                read_table(csv_path, what="run file", delimiter=",")
 
 
 @cli.command()
@@ -614,13 +824,26 @@ def _demo_quality(output: Path, result: Any) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """Warnings as one line each ("warning: ..."), without source file and code line."""
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pplink`` console script; returns the exit status."""
-    warnings.simplefilter("default")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="pplink", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; outputs are written atomically, so nothing half-written remains
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        click.echo("interrupted; no partial output was left behind" if interrupted else "aborted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -631,6 +854,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; no partial output was left behind", err=True)
         return 130
+    except OSError as exc:
+        # the environment, not pplink: a full disk, a file without permission, a vanished directory
+        if os.environ.get(_DEBUG_ENV):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc} ({type(exc).__name__}); no partial output was left behind",
+                   err=True)
+        return 1
     except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
         if os.environ.get(_DEBUG_ENV):
             raise

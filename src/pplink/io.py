@@ -23,6 +23,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,8 @@ __all__ = [
     "write_encoded",
     "read_encoded",
     "read_metadata",
+    "read_header",
+    "read_table",
 ]
 
 _META_KEY = b"pplink"
@@ -97,28 +100,51 @@ def _line_of_offset(path: Path, offset: int) -> int:
         return fh.read(offset).count(b"\n") + 1
 
 
-def _check_bytes(path: Path, encoding: str) -> str:
-    """Detect problems pandas would report badly; return the encoding to use."""
+#: How to declare the encoding {enc}: sources declare it in their mapping; other files must be UTF-8.
+_MAPPING_HINT = "set encoding = \"{enc}\" in the mapping's [source] table"
+_UTF8_HINT = "re-save the file as UTF-8"
+_LATIN1_ENCODINGS = 'latin-1" or "cp1252'
+#: The longest field the CSV reader accepts (characters). Longer values are never plausible
+#: identifiers; such a field nearly always means a quote that is never closed. Values up to
+#: this length are read, and :mod:`pplink.mapping` rejects or reports any longer than its own
+#: (much smaller) per-value limit.
+MAX_FIELD_CHARS = 16 * 1024 * 1024
+
+
+def _check_bytes(path: Path, encoding: str, hint: str = _MAPPING_HINT) -> str:
+    """Detect problems pandas would report badly; return the encoding to use.
+
+    ``hint`` says how to declare another encoding ``{enc}`` (a mapping setting, or re-saving the file).
+    """
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a CSV file")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         raise InputError(f"{path}: file does not exist") from None
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a CSV file")
     if size == 0:
         raise InputError(f"{path}: file is empty (expected a header line with column names)")
-    with open(path, "rb") as fh:
-        head = fh.read(4)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     enc = encoding.lower()
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and enc != "utf-16":
         raise InputError(
-            f"{path}: file is UTF-16 (it starts with a UTF-16 byte-order mark) but the mapping says "
-            f"encoding = {encoding!r}; set encoding = \"utf-16\" in the mapping's [source] table"
+            f"{path}: file is UTF-16 (it starts with a UTF-16 byte-order mark) but the expected encoding is "
+            f"{encoding!r}; {hint.format(enc='utf-16')}"
         )
     if enc == "utf-16":
         return enc
-    if head.startswith(codecs.BOM_UTF8) and enc in ("utf-8", "utf-8-sig"):
-        enc = "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF8):
+        if enc in ("utf-8", "utf-8-sig"):
+            enc = "utf-8-sig"
+        else:
+            raise InputError(
+                f"{path}: file starts with a UTF-8 byte-order mark but the expected encoding is {encoding!r}; "
+                f"{hint.format(enc='utf-8')}"
+            )
     # NUL bytes: pandas silently truncates or mangles them; refuse with the line number.
     with open(path, "rb") as fh:
         offset = 0
@@ -135,43 +161,126 @@ def _check_bytes(path: Path, encoding: str) -> str:
         decoder = codecs.getincrementaldecoder("utf-8")()
         with open(path, "rb") as fh:
             offset = 0
-            while chunk := fh.read(_SNIFF_BYTES):
+            while True:
+                chunk = fh.read(_SNIFF_BYTES)
                 try:
-                    decoder.decode(chunk, final=len(chunk) < _SNIFF_BYTES)
+                    decoder.decode(chunk, final=not chunk)
                 except UnicodeDecodeError as exc:
-                    line = _line_of_offset(path, offset + exc.start)
+                    # the decoder may hold back up to 3 bytes of an unfinished character
+                    bad = max(offset + exc.start - len(exc.object) + len(chunk), 0)
+                    line = _line_of_offset(path, bad)
+                    byte = exc.object[exc.start] if exc.start < len(exc.object) else None
+                    what = f" (byte 0x{byte:02x})" if byte is not None else " (it ends inside a character)"
                     raise InputError(
-                        f"{path}: line {line} is not valid UTF-8 (byte 0x{chunk[exc.start]:02x}); if the file is "
-                        "Latin-1/Windows-1252, set encoding = \"latin-1\" or \"cp1252\" in the mapping"
+                        f"{path}: line {line} is not valid UTF-8{what}; if the file is Latin-1/Windows-1252, "
+                        + hint.format(enc=_LATIN1_ENCODINGS)
                     ) from None
+                if not chunk:
+                    break
                 offset += len(chunk)
     return enc
 
 
-def _check_field_counts(path: Path, delimiter: str, encoding: str) -> None:
+@contextlib.contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _check_field_counts(
+    path: Path, delimiter: str, encoding: str, hint: str = _MAPPING_HINT
+) -> tuple[list[str], int]:
     """Refuse lines whose number of fields differs from the header's (pandas would silently pad
-    short lines with missing values)."""
-    bad: list[tuple[int, int]] = []
-    with open(path, newline="", encoding=encoding) as fh:
+    short lines with missing values), NUL characters, undecodable text, repeated column names and
+    fields longer than :data:`MAX_FIELD_CHARS`. Returns the header and the number of records."""
+    bad: list[tuple[int, int, int, bool]] = []
+    header: list[str] | None = None
+    expected = 0
+    n_records = 0
+    with _csv_field_limit(MAX_FIELD_CHARS), open(path, newline="", encoding=encoding) as fh:
         reader = csv.reader(fh, delimiter=delimiter)
+        start = 1
         try:
-            header = next(reader, None)
-            if header is None:
-                return
-            expected = len(header)
+            # in UTF-16 a NUL character is not a NUL byte (which _check_bytes refuses for the others)
+            check_nul = encoding.lower().startswith("utf-16")
             for row in reader:
-                if row and len(row) != expected:
-                    bad.append((reader.line_num, len(row)))
-                    if len(bad) >= 5:
-                        break
+                if check_nul and any("\x00" in f for f in row):
+                    raise InputError(
+                        f"{path}: line {reader.line_num} contains a NUL character; the file is binary, "
+                        "truncated or in another encoding — fix or re-export it"
+                    )
+                if header is None:
+                    # like pandas, skip blank lines (also lines of only spaces or tabs) before the header
+                    if row and not (len(row) == 1 and not row[0].strip(" \t")):
+                        header = row
+                        expected = len(header)
+                elif row:
+                    n_records += 1
+                    if len(row) != expected:
+                        # a quote that is never closed swallows delimiters and line breaks into one field
+                        swallowed = any(delimiter in f or "\n" in f or "\r" in f for f in row)
+                        bad.append((start, reader.line_num, len(row), swallowed))
+                        if len(bad) >= 5:
+                            break
+                start = reader.line_num + 1
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise InputError(
+                    f"{path}: the record starting on line {start} has a field longer than {MAX_FIELD_CHARS:,} "
+                    "characters; most likely a quote (\") is opened there and never closed — fix the quoting"
+                ) from None
             raise InputError(f"{path}: line {reader.line_num}: malformed CSV ({exc}); check the quoting") from None
-    if bad:
-        where = "; ".join(f"line {line} has {n} fields" for line, n in bad)
+        except UnicodeError as exc:
+            raise InputError(
+                f"{path}: not valid {encoding} text near line {reader.line_num + 1} ({getattr(exc, 'reason', exc)}); "
+                "check the file's encoding" + ("" if hint == _UTF8_HINT else " and the mapping's encoding setting")
+            ) from None
+    if header is None:
+        raise InputError(f"{path}: file has no header line (it is empty or only blank lines)")
+    seen: set[str] = set()
+    dup = [c for c in header if c in seen or seen.add(c)]  # type: ignore[func-returns-value]
+    if dup:
         raise InputError(
-            f"{path}: the header has {expected} fields but {where}{' (first 5 shown)' if len(bad) == 5 else ''}; "
-            f"check the delimiter ({delimiter!r} per the mapping) and the quoting of those lines"
+            f"{path}: header repeats column name(s) {', '.join(map(repr, dict.fromkeys(dup)))}; column names "
+            "must be unique"
         )
+    if bad:
+        parts = []
+        for first, last, n, swallowed in bad:
+            where = f"line {first}" if first == last else f"the record on lines {first}-{last}"
+            quote = f" (a quote opened on line {first} is probably not closed)" if swallowed else ""
+            parts.append(f"{where} has {n} fields{quote}")
+        raise InputError(
+            f"{path}: the header has {expected} fields but {'; '.join(parts)}"
+            f"{' (first 5 shown)' if len(bad) == 5 else ''}; check the delimiter ({delimiter!r}) and the quoting "
+            "of those lines"
+        )
+    return header, n_records
+
+
+def read_header(
+    path: str | os.PathLike[str], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> list[str]:
+    """Check a CSV file as :func:`iter_source` does and return its column names.
+
+    Raises :class:`~pplink.errors.InputError` naming the file (and line) for every problem
+    :func:`iter_source` would refuse: a missing or empty file, NUL bytes, text not in
+    ``encoding``, bad quoting, lines with the wrong number of fields, repeated column names.
+
+    Example:
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "s.csv")
+        >>> _ = open(p, "w").write("id;naam\\n1;Jan\\n")
+        >>> read_header(p, delimiter=";")
+        ['id', 'naam']
+    """
+    p = Path(path)
+    enc = _check_bytes(p, encoding)
+    return _check_field_counts(p, delimiter, enc)[0]
 
 
 def iter_source(
@@ -181,9 +290,15 @@ def iter_source(
 
     Every cell is a string (empty cells are ``NaN``); nothing is inferred or converted.
     """
-    p = Path(path)
-    enc = _check_bytes(p, encoding)
-    _check_field_counts(p, delimiter, enc)
+    return _iter_csv(Path(path), delimiter, encoding, chunksize, _MAPPING_HINT, "per the mapping")
+
+
+def _iter_csv(
+    p: Path, delimiter: str, encoding: str, chunksize: int, hint: str, origin: str
+) -> Iterator[pd.DataFrame]:
+    enc = _check_bytes(p, encoding, hint)
+    _, n_records = _check_field_counts(p, delimiter, enc, hint)
+    n_read = 0
     reader = None
     try:
         reader = pd.read_csv(
@@ -199,23 +314,33 @@ def iter_source(
         )
         first = True
         for chunk in reader:
-            if first:
-                dup = [c for c in chunk.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in chunk.columns]
-                if dup:
-                    raise InputError(f"{p}: header repeats column name(s) {', '.join(dup)}; column names must be unique")
-                first = False
+            first = False
+            n_read += len(chunk)
             yield chunk
         if first:  # header only: no chunk came out; yield an empty frame with the columns
             yield pd.read_csv(p, sep=delimiter, encoding=enc, dtype=str, nrows=0)
+        if n_read != n_records:
+            # never drop a record silently (pandas skips lines of only spaces in one-column files)
+            raise InputError(
+                f"{p}: the file holds {n_records} records but only {n_read} could be read; lines with only spaces "
+                "or tabs in a one-column file are ambiguous — remove them or quote the values"
+            )
     except pd.errors.EmptyDataError:
         raise InputError(f"{p}: file has no header line (it is empty or only blank lines)") from None
     except pd.errors.ParserError as exc:
+        eof = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if eof:
+            line = int(eof.group(1)) + 1
+            raise InputError(
+                f"{p}: cannot parse CSV: a quote (\") opened on line {line} or the record before it is never closed; "
+                "the file ends inside a quoted field — fix the quoting (a quote inside a quoted field is written as \"\")"
+            ) from None
         raise InputError(
-            f"{p}: cannot parse CSV: {str(exc).strip()}. Check the delimiter ({delimiter!r} per the mapping), quoting and the "
-            "number of fields on that line"
+            f"{p}: cannot parse CSV: {str(exc).strip()}. Check the delimiter ({delimiter!r} {origin}), quoting and "
+            "the number of fields on that line"
         ) from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{p}: not valid {enc} text ({exc.reason}); set the right encoding in the mapping") from None
+        raise InputError(f"{p}: not valid {enc} text ({exc.reason}); check the file's encoding") from None
     finally:
         if reader is not None:
             reader.close()
@@ -233,6 +358,87 @@ def read_source(path: str | os.PathLike[str], *, delimiter: str = ",", encoding:
     """
     parts = list(iter_source(path, delimiter=delimiter, encoding=encoding))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+_PARQUET_MAGIC = b"PAR1"
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _sniff_delimiter(p: Path, encoding: str) -> str:
+    """The delimiter of a CSV file: the most frequent of , ; TAB | on its first non-blank line."""
+    with open(p, encoding=encoding, newline="") as fh:
+        for line in fh:
+            if line.strip():
+                counts = {d: line.count(d) for d in _DELIMITERS}
+                best = max(_DELIMITERS, key=lambda d: counts[d])  # ties: the first listed (comma)
+                return best if counts[best] else ","
+    return ","
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "input file",
+    required: Any = (),
+    delimiter: str | None = None,
+) -> pd.DataFrame:
+    """Read a table a user hands to pplink (links, truth, linked data, a reference population).
+
+    ``.parquet``/``.pq`` files are read as Parquet; anything else as UTF-8 CSV (a byte-order
+    mark is fine) with every cell a string and empty cells missing. The CSV is checked as
+    strictly as a source (:func:`iter_source`): bad quoting, wrong field counts, NUL bytes,
+    other encodings and repeated column names are refused, never silently repaired.
+    ``delimiter=None`` picks ``,``, ``;``, TAB or ``|`` from the header line. ``required``
+    lists columns that must be present. Every problem raises
+    :class:`~pplink.errors.InputError` naming ``what`` and the file.
+
+    Example:
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "t.csv")
+        >>> _ = open(p, "w").write("a_id;b_id\\n1;2\\n")
+        >>> read_table(p, required=["a_id"]).to_dict("records")
+        [{'a_id': '1', 'b_id': '2'}]
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} {p} is a directory, not a file")
+    if not p.exists():
+        raise InputError(f"{what} {p} does not exist")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"{what} {p} cannot be read ({exc.strerror or exc})") from None
+    if p.suffix.lower() in (".parquet", ".pq"):
+        if head != _PARQUET_MAGIC:
+            raise InputError(
+                f"{what} {p} is not a Parquet file (it does not start with the Parquet signature; a CSV file "
+                "must be named .csv), or it is damaged"
+            )
+        try:
+            df = pq.read_table(p).to_pandas()
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InputError(f"{what} {p} is not a readable Parquet file; it is truncated or damaged ({exc})") from None
+    else:
+        if head == _PARQUET_MAGIC:
+            raise InputError(f"{what} {p} is a Parquet file; give it the suffix .parquet")
+        hint = _UTF8_HINT
+        enc = _check_bytes(p, "utf-8", hint)
+        if delimiter is None:
+            delimiter = _sniff_delimiter(p, enc)
+        parts = list(_iter_csv(p, delimiter, "utf-8", 200_000, hint, "in this file"))
+        df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    columns = [str(c) for c in df.columns]
+    if len(set(columns)) != len(columns):
+        raise InputError(f"{what} {p} repeats column names; column names must be unique")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        # never echo the header: in a file without a header line it is the first record
+        raise InputError(
+            f"{what} {p} lacks column(s) {', '.join(map(repr, missing))} (it has {len(columns)} columns); does it "
+            "start with a header line, and is it the right file?"
+        )
+    return df
 
 
 # ---------------------------------------------------------------------------------------
@@ -314,34 +520,93 @@ def write_encoded(ds: EncodedDataset, path: str | os.PathLike[str]) -> None:
         writer.write(ds)
 
 
+def _check_metadata(d: Any) -> str | None:
+    """What is wrong with the decoded metadata dictionary of an encoded file (``None``: nothing)."""
+    if not isinstance(d, dict):
+        return "it is not a JSON object"
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    checks = [
+        ("source", lambda v: isinstance(v, str)),
+        ("schema", lambda v: isinstance(v, dict)),
+        ("schema_fingerprint", lambda v: isinstance(v, str)),
+        ("key_fingerprint", lambda v: isinstance(v, str)),
+        ("clk_bits", lambda v: is_int(v) and v >= 0 and v % 64 == 0),
+        ("field_bits", lambda v: isinstance(v, dict)
+         and all(isinstance(k, str) and is_int(b) and b > 0 and b % 64 == 0 for k, b in v.items())),
+        ("tokens", lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v)),
+        ("household_token", lambda v: v is None or isinstance(v, str)),
+        ("pplink_version", lambda v: isinstance(v, str)),
+    ]
+    for key, ok in checks:
+        if key not in d:
+            return f"it lacks {key!r}"
+        if not ok(d[key]):
+            return f"{key!r} has an invalid value"
+    if "format_version" in d and not is_int(d["format_version"]):
+        return "'format_version' has an invalid value"
+    known = {k for k, _ in checks} | {"format_version"}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        return f"unknown key(s) {', '.join(map(str, unknown))} (written by a newer pplink?)"
+    return None
+
+
+def _open_parquet_schema(p: Path) -> pa.Schema:
+    if p.is_dir():
+        raise EncodedFileError(f"{p}: is a directory, not an encoded file (expected the output of `pplink encode`)")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+    except FileNotFoundError:
+        raise EncodedFileError(f"{p}: file does not exist") from None
+    except OSError as exc:
+        raise EncodedFileError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if head != _PARQUET_MAGIC:
+        what = "it is empty" if not head else "it does not start with the Parquet signature; is it a CSV file?"
+        raise EncodedFileError(f"{p}: not a Parquet file ({what}); expected the output of `pplink encode`")
+    try:
+        return pq.read_schema(p)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise EncodedFileError(
+            f"{p}: not a readable Parquet file ({exc}); it is truncated or damaged — copy or re-encode it"
+        ) from None
+
+
 def read_metadata(path: str | os.PathLike[str]) -> EncodingMetadata:
     """Read only the metadata of an encoded file (cheap)."""
     p = Path(path)
-    try:
-        schema = pq.read_schema(p)
-    except FileNotFoundError:
-        raise EncodedFileError(f"{p}: file does not exist") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise EncodedFileError(f"{p}: not a Parquet file ({exc}); expected the output of `pplink encode`") from None
+    schema = _open_parquet_schema(p)
     raw = (schema.metadata or {}).get(_META_KEY)
     if raw is None:
         raise EncodedFileError(f"{p}: Parquet file has no pplink metadata; it was not written by `pplink encode`")
     try:
-        meta = EncodingMetadata.from_dict(json.loads(raw))
-    except (ValueError, TypeError) as exc:
+        data = json.loads(raw)
+    except ValueError as exc:
         raise EncodedFileError(f"{p}: pplink metadata is damaged ({exc}); re-encode the source") from None
-    if meta.format_version != FORMAT_VERSION:
+    problem = _check_metadata(data)
+    if problem is None and data.get("format_version", FORMAT_VERSION) != FORMAT_VERSION:
         raise EncodedFileError(
-            f"{p}: encoded-file format version {meta.format_version} is not supported by this pplink "
+            f"{p}: encoded-file format version {data['format_version']} is not supported by this pplink "
             f"(supports {FORMAT_VERSION}); re-encode with the same pplink version as the other parties"
         )
+    if problem is not None:
+        raise EncodedFileError(f"{p}: pplink metadata is damaged ({problem}); re-encode the source")
+    try:
+        meta = EncodingMetadata.from_dict(data)
+    except (ValueError, TypeError) as exc:  # pragma: no cover - _check_metadata catches these first
+        raise EncodedFileError(f"{p}: pplink metadata is damaged ({exc}); re-encode the source") from None
     return meta
 
 
-def _column_bits(col: pa.ChunkedArray, words_dtype: type, width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _column_bits(
+    col: pa.ChunkedArray, words_dtype: type, width: int, n: int, name: str = "column"
+) -> tuple[np.ndarray, np.ndarray]:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if not pa.types.is_fixed_size_binary(arr.type) or arr.type.byte_width != width:
-        raise EncodedFileError(f"column has type {arr.type}, expected fixed_size_binary({width})")
+        raise EncodedFileError(f"{name} has type {arr.type}, expected fixed_size_binary({width})")
     buf = arr.buffers()[1]
     raw = np.frombuffer(buf, dtype=np.uint8)[arr.offset * width : (arr.offset + n) * width] if n else np.zeros(0, np.uint8)
     present = arr.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
@@ -349,31 +614,72 @@ def _column_bits(col: pa.ChunkedArray, words_dtype: type, width: int, n: int) ->
     return raw.copy().view(words_dtype).reshape(n, width // itemsize), present
 
 
+def _record_ids(p: Path, table: pa.Table) -> np.ndarray:
+    col = table.column("record_id")
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        raise EncodedFileError(f"{p}: column record_id has type {col.type}, expected strings; the file is damaged")
+    if col.null_count:
+        rows = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[:5] + 1
+        raise EncodedFileError(
+            f"{p}: record_id is empty in row(s) {', '.join(map(str, rows))}; the file is damaged — re-encode the source"
+        )
+    ids = np.asarray(col.to_pylist(), dtype=object)
+    index = pd.Index(ids)
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:3]
+        where = "; ".join(
+            f"record id {v!r} appears in rows {', '.join(str(i + 1) for i in np.flatnonzero(ids == v)[:5])}"
+            for v in dup
+        )
+        raise EncodedFileError(
+            f"{p}: record ids must be unique, but {where}{' (first 3 shown)' if len(dup) == 3 else ''}; "
+            "the file is damaged or was not written by `pplink encode` — re-encode the source"
+        )
+    return ids
+
+
 def read_encoded(path: str | os.PathLike[str]) -> EncodedDataset:
     """Read an encoded Parquet file written by :func:`write_encoded` / ``pplink encode``."""
     p = Path(path)
     meta = read_metadata(p)
-    table = pq.read_table(p)
-    n = table.num_rows
     try:
-        ids = np.asarray(table.column("record_id").to_pylist(), dtype=object)
+        table = pq.read_table(p)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise EncodedFileError(
+            f"{p}: cannot read the encodings ({exc}); the file is truncated or damaged — copy or re-encode it"
+        ) from None
+    n = table.num_rows
+    needed = ["record_id"] + (["clk"] if meta.clk_bits else []) + [f"bf_{f}" for f in meta.field_bits]
+    needed += [f"tok_{t}" for t in meta.tokens]
+    missing = [c for c in needed if c not in table.column_names]
+    if missing:
+        raise EncodedFileError(
+            f"{p}: column(s) {', '.join(missing)} named in the metadata are missing; the file is damaged"
+        )
+    try:
+        ids = _record_ids(p, table)
         clk = None
         if meta.clk_bits:
-            clk, _ = _column_bits(table.column("clk"), np.uint64, meta.clk_bits // 8, n)
+            if table.column("clk").null_count:
+                raise EncodedFileError("column clk has missing values")
+            clk, _ = _column_bits(table.column("clk"), np.uint64, meta.clk_bits // 8, n, "column clk")
         filters, present = {}, {}
         for name, bits in meta.field_bits.items():
-            filters[name], present[name] = _column_bits(table.column(f"bf_{name}"), np.uint64, bits // 8, n)
+            filters[name], present[name] = _column_bits(
+                table.column(f"bf_{name}"), np.uint64, bits // 8, n, f"column bf_{name}")
         tokens, tpresent = {}, {}
         for name in meta.tokens:
-            tokens[name], tpresent[name] = _column_bits(table.column(f"tok_{name}"), np.uint8, TOKEN_BYTES, n)
-    except KeyError as exc:
-        raise EncodedFileError(f"{p}: column {exc} named in the metadata is missing; the file is damaged") from None
+            tokens[name], tpresent[name] = _column_bits(
+                table.column(f"tok_{name}"), np.uint8, TOKEN_BYTES, n, f"column tok_{name}")
     except EncodedFileError as exc:
-        raise EncodedFileError(f"{p}: {exc}") from None
-    attrs = pd.DataFrame(
-        {c[len("attr_") :]: table.column(c).to_pandas() for c in table.column_names if c.startswith("attr_")},
-        index=range(n),
-    )
+        msg = str(exc)
+        raise EncodedFileError(msg if msg.startswith(f"{p}:") else f"{p}: {msg}; the file is damaged") from None
+    attr_cols = [c for c in table.column_names if c.startswith("attr_")]
+    for c in attr_cols:
+        t = table.column(c).type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            raise EncodedFileError(f"{p}: attribute column {c} has type {t}, expected strings; the file is damaged")
+    attrs = pd.DataFrame({c[len("attr_") :]: table.column(c).to_pandas() for c in attr_cols}, index=range(n))
     return EncodedDataset(
         record_ids=ids,
         clk=clk,

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from pplink._toml import read_toml
-from pplink.errors import ConfigError, StandardizationError
+from pplink.errors import ConfigError, InputError, StandardizationError
 
-__all__ = ["FieldMapping", "Mapping", "Standardized", "load_mapping", "standardize_frame", "ISSUE_COLUMNS"]
+__all__ = ["FieldMapping", "Mapping", "Standardized", "check_source", "load_mapping", "standardize_frame", "ISSUE_COLUMNS"]
 
 MAPPING_VERSION = 1
 MAX_VALUE_CHARS = 1000
@@ -99,8 +99,11 @@ class Mapping:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, origin: str = "mapping") -> Mapping:
         """Validate and build a mapping from its TOML dictionary form."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{origin}: a mapping is a TOML table with version, [source] and [fields.NAME]")
         data = dict(data)
-        if data.pop("version", None) != MAPPING_VERSION:
+        version = data.pop("version", None)
+        if version != MAPPING_VERSION or isinstance(version, bool):
             raise ConfigError(f"{origin}: 'version = {MAPPING_VERSION}' is required")
         src = data.pop("source", None)
         if not isinstance(src, dict):
@@ -118,7 +121,10 @@ class Mapping:
             raise ConfigError(f"{origin}: unknown [source] key(s) {', '.join(sorted(src))}")
         if not isinstance(delimiter, str) or len(delimiter) != 1:
             raise ConfigError(f"{origin}: delimiter must be one character")
-        if str(encoding).lower() not in _ENCODINGS:
+        if delimiter in ('"', "\n", "\r", "\x00"):
+            raise ConfigError(f"{origin}: delimiter {delimiter!r} cannot separate fields (it is the quote, a line "
+                              "break or NUL); use ',', ';', '|' or '\\t'")
+        if not isinstance(encoding, str) or encoding.lower() not in _ENCODINGS:
             raise ConfigError(f"{origin}: encoding must be one of {', '.join(_ENCODINGS)}")
         if not isinstance(strict, bool):
             raise ConfigError(f"{origin}: strict must be true or false")
@@ -127,6 +133,8 @@ class Mapping:
             raise ConfigError(f"{origin}: at least one [fields.NAME] table is required")
         fields_: list[FieldMapping] = []
         for target, spec in raw_fields.items():
+            if not target.strip():
+                raise ConfigError(f"{origin}: a [fields.NAME] table needs a non-empty NAME (the logical field)")
             if not isinstance(spec, dict):
                 raise ConfigError(f"{origin}: [fields.{target}] must be a table")
             spec = dict(spec)
@@ -142,8 +150,10 @@ class Mapping:
                 raise ConfigError(f"{origin}: [fields.{target}]: {exc}") from None
             fields_.append(FieldMapping(target=target, column=column, parser=parser, options=spec))
         attributes = data.pop("attributes", {}) or {}
-        if not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values()):
+        if not isinstance(attributes, dict) or not all(isinstance(v, str) and v for v in attributes.values()):
             raise ConfigError(f"{origin}: [attributes] maps output names to input column names (strings)")
+        if not all(k.strip() for k in attributes):
+            raise ConfigError(f"{origin}: [attributes] names must not be empty")
         if data:
             raise ConfigError(f"{origin}: unknown top-level key(s) {', '.join(sorted(data))}")
         mapping = cls(
@@ -195,6 +205,40 @@ def load_mapping(path: str | Path) -> Mapping:
     p = Path(path)
     data = read_toml(p, "mapping file")
     return Mapping.from_dict(data, origin=f"mapping file {p}")
+
+
+def check_source(path: str | Path, mapping: Mapping) -> None:
+    """Check a source CSV file before encoding: readable as the mapping declares it (see
+    :func:`pplink.io.read_header`) and with every column the mapping reads. Errors name the file
+    and raise :class:`~pplink.errors.InputError`. The header is never echoed: in a file without
+    a header line it is the first record.
+
+    Example:
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "s.csv")
+        >>> _ = open(p, "w").write("nr,achternaam\\n1,Smit\\n")
+        >>> m = Mapping.from_dict({"version": 1, "source": {"name": "s", "record_id": "id"},
+        ...                        "fields": {"surname": {"column": "achternaam", "parser": "surname"}}})
+        >>> check_source(p, m)
+        Traceback (most recent call last):
+        ...
+        pplink.errors.InputError: ...s.csv: lacks column(s) 'id' named in mapping 's'; the file has 2
+        columns; check the names in the mapping
+    """
+    from pplink.io import read_header
+
+    header = read_header(path, delimiter=mapping.delimiter, encoding=mapping.encoding)
+    missing = [c for c in mapping.columns if c not in header]
+    if missing:
+        hint = (
+            "none of the mapping's columns were found: does the file start with a header line, "
+            "and are delimiter and encoding in the mapping right?"
+            if len(missing) == len(mapping.columns)
+            else f"the file has {len(header)} columns; check the names in the mapping"
+        )
+        raise InputError(
+            f"{path}: lacks column(s) {', '.join(map(repr, missing))} named in mapping {mapping.name!r}; {hint}"
+        )
 
 
 def _refuse_bsn_like_ids(ids: np.ndarray, mapping: Mapping) -> None:

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,7 @@ from typing import Any
 import pandas as pd
 
 from pplink._toml import read_toml
-from pplink.errors import ConfigError, SecretError
+from pplink.errors import ConfigError, InputError, SecretError
 
 __all__ = ["PipelineResult", "run_pipeline", "write_demo", "load_pipeline"]
 
@@ -86,23 +87,155 @@ class PipelineResult:
     report: Path | None = None
 
 
+_TOP_KEYS = frozenset({"version", "name", "output", "schema", "secret_file", "sources", "link", "engine", "analysis",
+                       "release"})
+_SOURCE_KEYS = frozenset({"name", "input", "mapping"})
+_TABLE_KEYS = frozenset({"name", "kind", "description", "policy", "unit", "by", "measure", "hierarchies", "area",
+                         "service"})
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _safe_name(value: str) -> bool:
+    """A name that becomes a file name: no path separators, no leading dot, no control characters."""
+    return bool(value) and not value.startswith(".") and not any(c in value for c in "/\\:") and value.isprintable()
+
+
+def _check_link_settings(where: str, link_cfg: dict[str, Any]) -> None:
+    """Type-check ``[link]`` against the fields of :class:`~pplink.linkage.pipeline.LinkSettings`."""
+    import dataclasses
+
+    from pplink.linkage.pipeline import LinkSettings
+
+    fields = {f.name: f for f in dataclasses.fields(LinkSettings)}
+    unknown = sorted(set(link_cfg) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: [link] has unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(fields))}")
+    defaults = LinkSettings()
+    for key, value in link_cfg.items():
+        default = getattr(defaults, key)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int) or key == "candidate_top_k":
+            ok = (isinstance(value, int) and not isinstance(value, bool)) or (value is None and default is None)
+        elif isinstance(default, float) or key == "match_threshold":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, tuple):
+            ok = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        elif key == "features":
+            ok = _is_str_list(value)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            expected = {bool: "true or false", int: "a whole number", float: "a number", tuple: "a list of numbers",
+                        str: "a string"}.get(type(default), "a list of strings")
+            raise ConfigError(f"{where}: [link] {key} must be {expected}, not {value!r}")
+    try:
+        LinkSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in link_cfg.items()})
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [link]: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: [link] is not valid ({exc})") from None
+
+
+def _check_release(where: str, release: Any) -> None:
+    if not isinstance(release, dict):
+        raise ConfigError(f"{where}: [release] must be a table")
+    unknown = sorted(set(release) - {"policy", "tables"})
+    if unknown:
+        raise ConfigError(f"{where}: [release] has unknown key(s) {', '.join(unknown)}; use policy and [[release.tables]]")
+    if "policy" in release and not isinstance(release["policy"], str):
+        raise ConfigError(f"{where}: [release] policy must be a preset name or a policy file path (a string)")
+    tables = release.get("tables", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{where}: release tables must be [[release.tables]] tables")
+    names: set[str] = set()
+    for i, spec in enumerate(tables):
+        label = f"{where}: [[release.tables]] #{i + 1}"
+        unknown = sorted(set(spec) - _TABLE_KEYS)
+        if unknown:
+            raise ConfigError(f"{label} has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TABLE_KEYS))}")
+        name = spec.get("name")
+        if not isinstance(name, str) or not _safe_name(name):
+            raise ConfigError(f"{label} needs 'name', a file name without path separators (release/<name>.csv)")
+        if name in names:
+            raise ConfigError(f"{label}: table name {name!r} is used twice")
+        names.add(name)
+        kind = spec.get("kind", "table")
+        if kind not in ("table", "stacking"):
+            raise ConfigError(f"{label} ({name}): kind must be \"table\" or \"stacking\", not {kind!r}")
+        for key in ("description", "policy", "measure", "area", "service"):
+            if key in spec and not isinstance(spec[key], str):
+                raise ConfigError(f"{label} ({name}): {key} must be a string")
+        if spec.get("unit", "person") not in ("person", "household"):
+            raise ConfigError(f"{label} ({name}): unit must be \"person\" or \"household\"")
+        if kind == "table":
+            if not _is_str_list(spec.get("by")):
+                raise ConfigError(f"{label} ({name}): 'by' must be a non-empty list of column names")
+            if not spec["by"]:
+                raise ConfigError(f"{label} ({name}): 'by' must name at least one column")
+            if "hierarchies" in spec and not isinstance(spec["hierarchies"], dict):
+                raise ConfigError(f"{label} ({name}): hierarchies must be a table, e.g. {{ buurt_code = [\"wijk_code\"] }}")
+        elif not isinstance(spec.get("area"), str) or not spec["area"]:
+            raise ConfigError(f"{label} ({name}): a stacking table needs 'area' (a column name)")
+
+
 def load_pipeline(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a pipeline TOML file."""
+    """Read and check a pipeline TOML file: every key and type, before anything runs."""
     p = Path(path)
     data = read_toml(p, "pipeline file")
-    if data.get("version") != 1:
-        raise ConfigError(f"pipeline file {p}: 'version = 1' is required")
+    where = f"pipeline file {p}"
+    version = data.get("version")
+    if version != 1 or isinstance(version, bool):
+        raise ConfigError(f"{where}: 'version = 1' is required")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown top-level key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_KEYS))}")
+    for key in ("name", "output", "schema", "secret_file"):
+        if key in data and (not isinstance(data[key], str) or (key != "name" and not data[key])):
+            raise ConfigError(f"{where}: '{key}' must be a {'string' if key == 'name' else 'non-empty string (a path)'}")
     sources = data.get("sources")
     if not isinstance(sources, list) or not sources:
-        raise ConfigError(f"pipeline file {p}: at least one [[sources]] table is required")
+        raise ConfigError(f"{where}: at least one [[sources]] table is required")
     names = set()
     for i, src in enumerate(sources):
+        if not isinstance(src, dict):
+            raise ConfigError(f"{where}: [[sources]] #{i + 1} must be a table with name, input and mapping")
         for key in ("name", "input", "mapping"):
             if not isinstance(src.get(key), str) or not src.get(key):
-                raise ConfigError(f"pipeline file {p}: [[sources]] #{i + 1} needs '{key}'")
+                raise ConfigError(f"{where}: [[sources]] #{i + 1} needs '{key}'")
+        extra = sorted(set(src) - _SOURCE_KEYS)
+        if extra:
+            raise ConfigError(f"{where}: [[sources]] #{i + 1} has unknown key(s) {', '.join(extra)}; use name, input, mapping")
+        if not _safe_name(src["name"]):
+            raise ConfigError(
+                f"{where}: [[sources]] #{i + 1}: name {src['name']!r} becomes a file name (encoded/<name>.parquet); "
+                "use letters, digits, '-' or '_' without path separators"
+            )
         if src["name"] in names:
-            raise ConfigError(f"pipeline file {p}: source name {src['name']!r} is used twice")
+            raise ConfigError(f"{where}: source name {src['name']!r} is used twice")
         names.add(src["name"])
+    link_cfg = data.get("link", {})
+    if not isinstance(link_cfg, dict):
+        raise ConfigError(f"{where}: [link] must be a table of LinkSettings fields")
+    _check_link_settings(where, link_cfg)
+    try:
+        _engine(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    analysis = data.get("analysis", {})
+    if not isinstance(analysis, dict):
+        raise ConfigError(f"{where}: [analysis] must be a table")
+    extra = sorted(set(analysis) - {"domain_sources", "profile_sources"})
+    if extra:
+        raise ConfigError(f"{where}: [analysis] has unknown key(s) {', '.join(extra)}; use domain_sources, profile_sources")
+    for key in ("domain_sources", "profile_sources"):
+        if key in analysis and not _is_str_list(analysis[key]):
+            raise ConfigError(f"{where}: [analysis] {key} must be a list of source names")
+    _check_release(where, data.get("release", {}))
     return data
 
 
@@ -111,13 +244,27 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def _config(loader: Any, path: Any, what: str) -> Any:
+    """Run a config loader; an unexpected exception from a malformed file becomes a ConfigError naming it."""
+    from pplink.errors import PplinkError
+
+    try:
+        return loader(path)
+    except PplinkError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{what} {path} has a setting of the wrong type or shape ({type(exc).__name__}: {exc})"
+        ) from None
+
+
 def _mapping(base: Path, value: str) -> Any:
     from pplink.datasets import mapping_path
     from pplink.mapping import load_mapping
 
     candidate = _resolve(base, value)
     if candidate.suffix == ".toml" or candidate.exists():
-        return load_mapping(candidate)
+        return _config(load_mapping, candidate, "mapping file")
     return load_mapping(mapping_path(value))
 
 
@@ -128,7 +275,7 @@ def _schema(base: Path, value: str | None) -> Any:
         return default_schema()
     candidate = _resolve(base, value)
     if candidate.suffix == ".toml" or candidate.exists():
-        return load_schema(candidate)
+        return _config(load_schema, candidate, "schema file")
     return default_schema(value)
 
 
@@ -143,10 +290,16 @@ def _encode_sources(cfg: dict[str, Any], base: Path, out: Path, result: Pipeline
         secret = load_secret(_resolve(base, secret_file) if secret_file else None)
     except SecretError as exc:
         raise SecretError(f"{exc} (in a pipeline file: set secret_file = \"PATH\")") from None
+    # every mapping and input is checked before the first file is written
+    from pplink.mapping import check_source
+
+    mappings = {src["name"]: _mapping(base, src["mapping"]) for src in cfg["sources"]}
+    for src in cfg["sources"]:
+        check_source(_resolve(base, src["input"]), mappings[src["name"]])
     (out / "encoded").mkdir(parents=True, exist_ok=True)
     paths = []
     for src in cfg["sources"]:
-        mapping = _mapping(base, src["mapping"])
+        mapping = mappings[src["name"]]
         target = out / "encoded" / f"{src['name']}.parquet"
         rejects = out / "encoded" / f"{src['name']}.rejects.csv"
         with EncodedWriter(target) as writer, warnings.catch_warnings(record=True) as caught:
@@ -155,10 +308,11 @@ def _encode_sources(cfg: dict[str, Any], base: Path, out: Path, result: Pipeline
                 _resolve(base, src["input"]), mapping=mapping, secret=secret, schema=schema,
                 on_chunk=lambda enc, _i, w=writer: w.write(enc),
             )
+            # the issues report first: the encoded file appears only once both are complete
+            write_csv_atomic(issues, rejects)
         # e.g. "the schema encodes bsn, which this mapping does not produce": expected for a
         # commercial file, a typo elsewhere; reported, not hidden
         result.notes.extend(f"{src['name']}: {w.message}" for w in caught)
-        write_csv_atomic(issues, rejects)
         result.encoded[src["name"]] = target
         result.rejects[src["name"]] = rejects
         n_rej = int((issues["action"] == "rejected").sum()) if len(issues) else 0
@@ -199,7 +353,7 @@ def _link(cfg: dict[str, Any], encoded: list[Path], out: Path, result: PipelineR
     if unknown:
         raise ConfigError(f"[link] has unknown setting(s) {', '.join(sorted(unknown))}")
     engine = _engine(cfg)
-    settings = LinkSettings(**link_cfg)
+    settings = LinkSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in link_cfg.items()})
     (out / "linkage").mkdir(parents=True, exist_ok=True)
     if engine["name"] == "spark":
         from pplink.engines.spark import link_many_spark, spark_session, write_via_driver
@@ -297,6 +451,11 @@ def _release(cfg: dict[str, Any], linked: pd.DataFrame, out: Path, result: Pipel
         except DisclosureError as exc:
             result.refused[name] = str(exc)
             continue
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"release ledger {ledger}: not a pplink release ledger or damaged ({exc}); restore it from a backup "
+                "(never delete it: it stops differencing with earlier releases)"
+            ) from None
         table_path = out / "release" / f"{name}.csv"
         write_csv_atomic(res.public_table(), table_path)
         report_path = out / "release" / f"{name}.report.json"
@@ -314,6 +473,8 @@ def run_pipeline(path: str | os.PathLike[str], *, steps: tuple[str, ...] = ("enc
     cfg = load_pipeline(p)
     base = p.parent
     out = _resolve(base, cfg.get("output", "."))
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"pipeline file {p}: output {out} is a file; it must be a directory (created if needed)")
     out.mkdir(parents=True, exist_ok=True)
     result = PipelineResult(output=out)
     encoded = (
@@ -328,7 +489,9 @@ def run_pipeline(path: str | os.PathLike[str], *, steps: tuple[str, ...] = ("enc
             if not linked_path.exists():
                 raise ConfigError(f"--steps release needs {linked_path} from an earlier run with the link step")
             result.linked = linked_path
-            _release(cfg, pd.read_parquet(linked_path), out, result)
+            from pplink.io import read_table
+
+            _release(cfg, read_table(linked_path, what="analyst's table"), out, result)
         return _report(out, result, cfg)
     data, res = _link(cfg, encoded, out, result)
     linked = build_linked_table(data, res.clusters, cfg.get("analysis", {}))

@@ -34,6 +34,7 @@ import pandas as pd
 
 from pplink.encode.encoder import Encoder
 from pplink.encoded import EncodedDataset
+from pplink.errors import InputError
 from pplink.keys import Secret
 from pplink.schema import BloomField, Schema
 
@@ -99,13 +100,15 @@ class Reference:
         truth_arr: np.ndarray | None
         if isinstance(truth, str):
             if truth not in frame.columns:
-                raise KeyError(f"reference has no truth column {truth!r}")
+                raise InputError(f"the reference has no truth column {truth!r}")
             truth_arr = _clean_column("__truth__", frame[truth])
             frame = frame.drop(columns=[truth])
         elif truth is not None:
             truth_arr = np.asarray(truth, dtype=object)
             if len(truth_arr) != len(frame):
-                raise ValueError("truth must have one entry per reference row")
+                raise InputError(
+                    f"truth must have one entry per reference row ({len(truth_arr)} entries for {len(frame)} rows)"
+                )
             truth_arr = _clean_column("__truth__", pd.Series(truth_arr, dtype=object))
         else:
             truth_arr = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import tempfile
 import tomllib
 from pathlib import Path
@@ -77,6 +78,10 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 def read_linked(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read linked data from CSV (all text; empty = missing) or Parquet.
 
+    The CSV is checked strictly (see :func:`pplink.io.read_table`): its delimiter is taken from
+    the header line, and bad quoting, wrong field counts, NUL bytes or text that is not UTF-8
+    raise :class:`~pplink.errors.InputError` naming the file and line.
+
     Example:
         >>> import os, tempfile, pandas as pd
         >>> p = os.path.join(tempfile.mkdtemp(), "x.csv")
@@ -84,18 +89,10 @@ def read_linked(path: str | os.PathLike[str], columns: Sequence[str] | None = No
         >>> read_linked(p)["household_id"].isna().tolist()
         [True]
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"input file {p} does not exist")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(p, columns=list(columns) if columns else None)
-        else:
-            df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], sep=None, engine="python")
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read {p}: {exc}") from None
-    return df
+    from pplink.io import read_table
+
+    df = read_table(path, what="linked data file", required=list(columns) if columns else ())
+    return df[list(columns)] if columns else df
 
 
 def parse_hierarchy_options(
@@ -116,12 +113,14 @@ def parse_hierarchy_options(
             text = fp.read_text("utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read hierarchy file {fp}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"hierarchy file {fp} is not UTF-8 text") from None
         try:
             data = json.loads(text) if fp.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"hierarchy file {fp} is not valid: {exc}") from None
         if not isinstance(data, Mapping):
-            raise ConfigError("a hierarchy file maps dimension names to hierarchies")
+            raise ConfigError(f"hierarchy file {fp}: it must map dimension names to hierarchies")
         out.update(data)
     for opt in options or []:
         dim, sep, cols = opt.partition("=")
@@ -129,6 +128,24 @@ def parse_hierarchy_options(
             raise ConfigError(f"hierarchy option {opt!r} must look like dim=coarser1,coarser2")
         out[dim.strip()] = [c.strip() for c in cols.split(",") if c.strip()]
     return out
+
+
+def _load_policy(load_policy: Any, policy: Any, overrides: Any) -> Any:
+    """``load_policy`` with errors that name a policy file, and no bare decoding errors."""
+    is_file = isinstance(policy, (str, os.PathLike)) and (
+        str(policy).endswith(".toml") or Path(policy).exists())
+    try:
+        return load_policy(policy, overrides=overrides)
+    except UnicodeDecodeError:
+        raise ConfigError(f"policy file {policy} is not UTF-8 text") from None
+    except ConfigError as exc:
+        if is_file and str(policy) not in str(exc):
+            raise ConfigError(f"policy file {policy}: {exc}") from None
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"policy {policy} has a setting of the wrong type or shape ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def summarize(result: Any) -> str:
@@ -190,7 +207,7 @@ def run_release_cli(
     from pplink.disclosure.api import release
     from pplink.disclosure.policy import load_policy
 
-    pol = load_policy(policy, overrides=policy_overrides)
+    pol = _load_policy(load_policy, policy, policy_overrides)
     out = Path(output)
     if out.is_dir() or str(output).endswith(os.sep):
         csv_path = out / "table.csv"
@@ -201,21 +218,36 @@ def run_release_cli(
     md_path = csv_path.with_name(stem + ".report.md")
     if not csv_path.parent.is_dir():
         raise InputError(f"output directory {csv_path.parent} does not exist")
+    inputs = {"linked data": linked_path, "hierarchy": hierarchy_file, "ledger": ledger}
+    if isinstance(policy, (str, os.PathLike)) and Path(policy).exists():
+        inputs["policy"] = policy
+    for target in (csv_path, json_path, md_path):
+        for what, src in inputs.items():
+            if src is not None and os.path.abspath(target) == os.path.abspath(src):
+                raise InputError(f"output {target} is also the {what} file; choose another output path")
     data = read_linked(linked_path)
     hier = parse_hierarchy_options(hierarchy, hierarchy_file)
-    result = release(
-        data,
-        list(by),
-        measure,
-        pol,
-        unit=unit,
-        person_col=person_col,
-        household_col=household_col,
-        hierarchies=hier or None,
-        ledger=ledger,
-        description=description,
-        method=method,
-    )
+    try:
+        result = release(
+            data,
+            list(by),
+            measure,
+            pol,
+            unit=unit,
+            person_col=person_col,
+            household_col=household_col,
+            hierarchies=hier or None,
+            ledger=ledger,
+            description=description,
+            method=method,
+        )
+    except InputError as exc:  # about the data: name the file it came from
+        raise InputError(f"{linked_path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            f"release ledger {ledger}: not a pplink release ledger or damaged ({exc}); restore it from a backup "
+            "(never delete it: it stops differencing with earlier releases)"
+        ) from None
     table = result.table if detail else result.public_table()
     write_csv_atomic(table, csv_path)
     result.report.write(json_path, md_path)
