@@ -168,3 +168,30 @@ def test_audit_command_reidentifies_unhardened_per_field_filters(tmp_path, capsy
     code, _, err = run(capsys, "audit", tmp_path / "enc.parquet", "--reference", tmp_path / "reference.csv",
                        "--attacks", "magic")
     assert code == 2 and "unknown attack" in err
+
+
+def test_project_option_gives_the_project_schema_fingerprints(source, capsys):
+    import dataclasses
+
+    key = source / "project.key"
+    code, out, _ = run(capsys, "keygen", "-o", key, "--project", "wmo-2026")
+    secret = pplink.load_secret(key)
+    assert code == 0 and f"project 'wmo-2026': {secret.fingerprint(project='wmo-2026')}" in out
+    assert secret.fingerprint(project="wmo-2026") != secret.fingerprint(project="default")
+    paths = {}
+    for project in ("wmo-2026", "other"):
+        paths[project] = source / f"{project}.parquet"
+        code, _, err = run(capsys, "encode", source / "wmo.csv", "--mapping", source / "wmo.toml",
+                           "--secret-file", key, "--project", project, "-o", paths[project])
+        assert code == 0, err
+    meta = pplink.read_metadata(paths["wmo-2026"])
+    assert meta.schema["project"] == "wmo-2026"
+    assert meta.key_fingerprint == secret.fingerprint(project="wmo-2026")
+    expected = dataclasses.replace(pplink.default_schema(), project="wmo-2026").fingerprint
+    assert meta.schema_fingerprint == expected
+    code, out, _ = run(capsys, "inspect", paths["wmo-2026"])
+    assert "project 'wmo-2026'" in out
+    code, _, err = run(capsys, "link", paths["wmo-2026"], paths["other"], "-o", source / "links.csv")
+    assert code == 2 and "different projects ('wmo-2026' and 'other')" in err
+    code, _, err = run(capsys, "keygen", "-o", source / "k2.key", "--project", " padded ")
+    assert code == 2 and not (source / "k2.key").exists()

@@ -72,16 +72,21 @@ def cli() -> None:
 @cli.command()
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Secret file to create.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def keygen(output: Path, force: bool) -> None:
+@click.option("--project", default="default", show_default=True,
+              help="Project name (the schema's `project`) to print the key fingerprint for.")
+def keygen(output: Path, force: bool, project: str) -> None:
     """Create a new random project secret in OUTPUT (mode 0600).
 
     Share it with the other data holders over a secure channel; never with the linkage unit.
+    The printed key fingerprint identifies the secret for one project name without revealing it.
     """
     from pplink.keys import write_secret_file
+    from pplink.schema import check_project_name
 
+    check_project_name(project)
     secret = write_secret_file(output, overwrite=force)
     click.echo(f"wrote a new secret to {output} (mode 0600)")
-    click.echo("key fingerprint for project 'default': " + secret.fingerprint(project="default"))
+    click.echo(f"key fingerprint for project {project!r}: " + secret.fingerprint(project=project))
 
 
 # ---------------------------------------------------------------------------------------
@@ -91,6 +96,7 @@ def keygen(output: Path, force: bool) -> None:
               help="Source mapping TOML (columns -> logical fields).")
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Schema TOML. Default: the built-in nl-person schema.")
+@click.option("--project", help="Project name; overrides the schema's `project` (part of both fingerprints).")
 @_secret_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Encoded Parquet file to write.")
@@ -102,6 +108,7 @@ def encode(
     input_path: Path,
     mapping_path: Path,
     schema_path: Path | None,
+    project: str | None,
     secret_file: Path | None,
     output: Path,
     rejects_path: Path | None,
@@ -125,6 +132,10 @@ def encode(
                     "--secret-file": secret_file})
     mapping = _load_config(load_mapping, mapping_path, "mapping file")
     schema = _load_config(load_schema, schema_path, "schema file") if schema_path else default_schema()
+    if project is not None:
+        import dataclasses
+
+        schema = dataclasses.replace(schema, project=project)  # validated: ConfigError if unusable
     secret = load_secret(secret_file)
     check_source(input_path, mapping)
     progress = _progress(quiet, f"encoding {input_path.name}")
@@ -225,6 +236,7 @@ def inspect(path: Path, as_json: bool) -> None:
     console.print(f"[bold]{path}[/bold]: source {meta['source']!r}, {report['n_records']} records, pplink {meta['pplink_version']}")
     console.print(f"schema {meta['schema']['name']!r} fingerprint {meta['schema_fingerprint']}")
     console.print(f"key fingerprint {meta['key_fingerprint']}")
+    console.print(f"project {meta['schema'].get('project', 'default')!r}")
     console.print(f"hardening {json.dumps(meta['schema']['hardening'], sort_keys=True)}")
     table = Table("encoding", "bits", "present", "density mean", "density min", "density max")
     for name, s in report["filters"].items():
