@@ -48,3 +48,11 @@ class EncodedFileError(PplinkError):
 
 class DisclosureError(PplinkError):
     """A release request violates the disclosure policy and cannot be protected."""
+
+
+class LedgerError(PplinkError):
+    """A release ledger file cannot be used: not a ledger, damaged, unreadable or unwritable.
+
+    The ledger is the release history that protects against differencing, so pplink never
+    recreates or repairs one silently: it refuses and says what to do.
+    """

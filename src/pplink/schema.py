@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping as AbcMapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -256,38 +257,57 @@ class Schema:
             ...
             pplink.errors.ConfigError: schema: field 'a' has unknown setting(s) qq; ...
         """
+        if not isinstance(data, AbcMapping):
+            raise ConfigError(
+                f"{source}: a schema must be a table of settings (found {_kind(data)}); "
+                "see the shipped schema nl-person for an example"
+            )
         data = dict(data)
         version = data.pop("version", None)
-        if version != SCHEMA_VERSION:
-            raise ConfigError(f"{source}: 'version' must be {SCHEMA_VERSION} (found {version!r})")
+        if version != SCHEMA_VERSION or not isinstance(version, int) or isinstance(version, bool):
+            raise ConfigError(f"{source}: 'version' must be {SCHEMA_VERSION} (found {_kind(version)})")
         name = _take(data, "name", str, source)
         project = data.pop("project", "default")
         if not isinstance(project, str) or not project:
-            raise ConfigError(f"{source}: 'project' must be a non-empty string")
-        clk = data.pop("clk", {}) or {}
-        if not isinstance(clk, dict) or set(clk) - {"bits"}:
-            raise ConfigError(f"{source}: [clk] accepts only 'bits'")
+            raise ConfigError(f"{source}: 'project' must be a non-empty string (found {_kind(project)})")
+        clk = _table(data.pop("clk", None), "[clk]", "bits = 1024", source)
+        if set(clk) - {"bits"}:
+            raise ConfigError(
+                f"{source}: [clk] accepts only 'bits' (found {_names(set(clk) - {'bits'})})"
+            )
         clk_bits = clk.get("bits", 1024)
         raw_fields = data.pop("fields", None)
-        if not isinstance(raw_fields, dict) or not raw_fields:
+        if raw_fields is not None and not isinstance(raw_fields, dict):
+            raise ConfigError(
+                f"{source}: 'fields' must be a table of [fields.NAME] tables, one per field "
+                f"(found {_kind(raw_fields)})"
+            )
+        if not raw_fields:
             raise ConfigError(f"{source}: at least one [fields.NAME] table is required")
         allowed = set(BloomField.__dataclass_fields__) - {"name"}
         fields_: list[BloomField] = []
         for fname, spec in raw_fields.items():
+            _check_name(fname, "field", source)
             if not isinstance(spec, dict):
-                raise ConfigError(f"{source}: [fields.{fname}] must be a table")
+                raise ConfigError(
+                    f"{source}: [fields.{fname}] must be a table of settings such as clk_k = 10 "
+                    f"(found {_kind(spec)})"
+                )
             unknown = set(spec) - allowed
             if unknown:
                 raise ConfigError(
-                    f"{source}: field {fname!r} has unknown setting(s) {', '.join(sorted(unknown))}; "
+                    f"{source}: field {fname!r} has unknown setting(s) {_names(unknown)}; "
                     f"allowed: {', '.join(sorted(allowed))}"
                 )
             _check_types(spec, _FIELD_TYPES, f"{source}: [fields.{fname}]")
             fields_.append(BloomField(name=fname, **spec))
+        raw_tokens = _table(data.pop("tokens", None), "'tokens'", "[tokens.NAME] tables", source)
         tokens: list[TokenSpec] = []
-        for tname, spec in (data.pop("tokens", {}) or {}).items():
+        for tname, spec in raw_tokens.items():
+            _check_name(tname, "token", source)
             if not isinstance(spec, dict) or set(spec) - {"fields", "optional", "household"}:
-                raise ConfigError(f"{source}: [tokens.{tname}] accepts 'fields', 'optional', 'household'")
+                raise ConfigError(f"{source}: [tokens.{tname}] must be a table and accepts only 'fields', "
+                                  "'optional', 'household'")
             household = spec.get("household", False)
             if not isinstance(household, bool):
                 raise ConfigError(f"{source}: [tokens.{tname}] 'household' must be true or false")
@@ -299,15 +319,21 @@ class Schema:
                     household=household,
                 )
             )
-        hard = data.pop("hardening", {}) or {}
+        hard = _table(data.pop("hardening", None), "[hardening]", "balance = true", source)
         hallowed = set(Hardening.__dataclass_fields__)
-        if not isinstance(hard, dict) or set(hard) - hallowed:
-            raise ConfigError(f"{source}: [hardening] accepts only {', '.join(sorted(hallowed))}")
+        if set(hard) - hallowed:
+            raise ConfigError(
+                f"{source}: [hardening] has unknown setting(s) {_names(set(hard) - hallowed)}; "
+                f"allowed: {', '.join(sorted(hallowed))}"
+            )
         if data:
-            raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(data))}")
+            raise ConfigError(
+                f"{source}: unknown top-level key(s) {_names(data)}; allowed: version, name, project, clk, "
+                "fields, tokens, hardening"
+            )
         _check_types(hard, _HARDENING_TYPES, f"{source}: [hardening]")
         if not isinstance(clk_bits, int) or isinstance(clk_bits, bool):
-            raise ConfigError(f"{source}: [clk] bits must be an integer")
+            raise ConfigError(f"{source}: [clk] bits must be an integer (found {_kind(clk_bits)})")
         try:
             return cls(
                 name=name,
@@ -332,13 +358,56 @@ _HARDENING_TYPES: dict[str, type] = {
 }
 
 
+def _kind(value: Any) -> str:
+    """A short description of a wrong value for error messages (never a long repr).
+
+    Example:
+        >>> _kind(True), _kind("1024"), _kind([1]), _kind(10**50)
+        ('true', "the string '1024'", 'a list', 'a 51-digit number')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        return text if len(text) <= 20 else f"a {len(text)}-digit number"
+    if isinstance(value, str):
+        text = repr(value)
+        return f"the string {text}" if len(text) <= 40 else f"a string of {len(value)} characters"
+    names = {list: "a list", dict: "a table", tuple: "a list"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _names(keys: Any) -> str:
+    """Unknown keys for error messages, sorted, whatever their type."""
+    return ", ".join(sorted(repr(k) if not isinstance(k, str) else k for k in keys))
+
+
+def _table(value: Any, what: str, example: str, source: str) -> dict[Any, Any]:
+    """An optional sub-table: absent is empty; anything but a table is refused, not ignored."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {what} must be a table (e.g. {example}), found {_kind(value)}")
+    return value
+
+
+def _check_name(name: Any, what: str, source: str) -> None:
+    if not (isinstance(name, str) and name and name == name.strip() and name.isprintable()):
+        raise ConfigError(
+            f"{source}: {what} name {name!r} must be a non-empty string without leading or trailing spaces "
+            "or control characters"
+        )
+
+
 def _check_types(values: dict[str, Any], types: dict[str, type], where: str) -> None:
     for key, value in values.items():
         typ = types[key]
         ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
         if not ok:
             names = {bool: "true or false", int: "an integer", str: "a string"}
-            raise ConfigError(f"{where}: {key!r} must be {names[typ]} (found {value!r})")
+            raise ConfigError(f"{where}: {key!r} must be {names[typ]} (found {_kind(value)})")
 
 
 def _string_list(value: Any, where: str) -> tuple[str, ...]:
@@ -354,24 +423,62 @@ def _take(data: dict[str, Any], key: str, typ: type, source: str) -> Any:
     return value
 
 
+def _check_dataclass_types(s: Schema) -> None:
+    """Types of a schema built directly (not through :meth:`Schema.from_dict`)."""
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            raise ConfigError(msg)
+
+    need(isinstance(s.name, str) and bool(s.name), f"'name' must be a non-empty string (found {_kind(s.name)})")
+    need(isinstance(s.version, int) and not isinstance(s.version, bool) and s.version == SCHEMA_VERSION,
+         f"'version' must be {SCHEMA_VERSION} (found {_kind(s.version)})")
+    need(isinstance(s.clk_bits, int) and not isinstance(s.clk_bits, bool),
+         f"clk bits must be an integer (found {_kind(s.clk_bits)})")
+    need(isinstance(s.fields, tuple) and all(isinstance(f, BloomField) for f in s.fields),
+         "fields must be a tuple of BloomField")
+    need(isinstance(s.tokens, tuple) and all(isinstance(t, TokenSpec) for t in s.tokens),
+         "tokens must be a tuple of TokenSpec")
+    need(isinstance(s.hardening, Hardening), "hardening must be a Hardening")
+    for f in s.fields:
+        for key, typ in (("name", str), *_FIELD_TYPES.items()):
+            value = getattr(f, key)
+            need(isinstance(value, typ) and not (typ is int and isinstance(value, bool)),
+                 f"field {f.name!r}: {key!r} must be {_TYPE_NAMES[typ]} (found {_kind(value)})")
+    for t in s.tokens:
+        need(isinstance(t.name, str) and bool(t.name), f"token name {t.name!r} must be a non-empty string")
+        for key in ("fields", "optional"):
+            value = getattr(t, key)
+            need(isinstance(value, tuple) and all(isinstance(v, str) and v for v in value),
+                 f"token {t.name!r}: {key!r} must be a tuple of field names")
+        need(isinstance(t.household, bool), f"token {t.name!r}: 'household' must be true or false")
+    for key, typ in _HARDENING_TYPES.items():
+        value = getattr(s.hardening, key)
+        need(isinstance(value, typ) and not (typ is int and isinstance(value, bool)),
+             f"hardening.{key} must be {_TYPE_NAMES[typ]} (found {_kind(value)})")
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", str: "a string"}
+
+
 def _validate(s: Schema) -> None:
     def need(cond: bool, msg: str) -> None:
         if not cond:
             raise ConfigError(msg)
 
+    _check_dataclass_types(s)
     check_project_name(s.project)
     need(isinstance(s.clk_bits, int) and 64 <= s.clk_bits <= _MAX_BITS and s.clk_bits % 64 == 0,
-         f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {s.clk_bits!r})")
+         f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {_kind(s.clk_bits)})")
     names = [f.name for f in s.fields]
     need(len(names) == len(set(names)), "field names must be unique")
     h = s.hardening
     for f in s.fields:
         need(f.tokenizer in _TOKENIZERS, f"field {f.name!r}: tokenizer must be one of {_TOKENIZERS}")
-        need(isinstance(f.q, int) and 1 <= f.q <= 8, f"field {f.name!r}: q must be an integer 1..8")
-        need(isinstance(f.clk_k, int) and 0 <= f.clk_k <= 200, f"field {f.name!r}: clk_k must be 0..200")
-        need(isinstance(f.k, int) and 1 <= f.k <= 200, f"field {f.name!r}: k must be 1..200")
+        need(isinstance(f.q, int) and 1 <= f.q <= 8, f"field {f.name!r}: q must be an integer 1..8 (found {_kind(f.q)})")
+        need(isinstance(f.clk_k, int) and 0 <= f.clk_k <= 200, f"field {f.name!r}: clk_k must be 0..200 (found {_kind(f.clk_k)})")
+        need(isinstance(f.k, int) and 1 <= f.k <= 200, f"field {f.name!r}: k must be 1..200 (found {_kind(f.k)})")
         need(isinstance(f.bits, int) and 0 <= f.bits <= _MAX_BITS and f.bits % 64 == 0,
-             f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS}")
+             f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS} (found {_kind(f.bits)})")
         need(f.clk_k > 0 or f.bits > 0, f"field {f.name!r} is neither in the CLK (clk_k) nor has its own filter (bits)")
         need(not f.derive or (f.derive.count(":") == 1 and f.derive.endswith(":year") and len(f.derive) > 5),
              f"field {f.name!r}: derive must be '' or 'FIELD:year'")
@@ -380,9 +487,9 @@ def _validate(s: Schema) -> None:
         need(bool(t.fields), f"token {t.name!r} needs at least one field in 'fields'")
         need(len(set(t.all_fields)) == len(t.all_fields), f"token {t.name!r} lists a field twice")
     need(sum(t.household for t in s.tokens) <= 1, "at most one token may be the household token")
-    need(isinstance(h.diffusion, int) and 0 <= h.diffusion <= 64, "hardening.diffusion (t) must be 0..64")
-    need(isinstance(h.diffusion_bits, int) and h.diffusion_bits >= 0 and h.diffusion_bits % 64 == 0,
-         "hardening.diffusion_bits must be 0 (same length) or a multiple of 64")
+    need(isinstance(h.diffusion, int) and 0 <= h.diffusion <= 64, f"hardening.diffusion (t) must be 0..64 (found {_kind(h.diffusion)})")
+    need(isinstance(h.diffusion_bits, int) and 0 <= h.diffusion_bits <= _MAX_BITS and h.diffusion_bits % 64 == 0,
+         f"hardening.diffusion_bits must be 0 (same length) or a multiple of 64 up to {_MAX_BITS}")
     need(not h.diffusion_bits or h.diffusion > 0, "hardening.diffusion_bits needs diffusion > 0")
     need(not h.salt or h.salt.count(":") == 0 or (h.salt.count(":") == 1 and h.salt.endswith(":year")
                                                   and len(h.salt) > len(":year")),
@@ -439,9 +546,9 @@ def default_schema(name: str = "nl-person") -> Schema:
         >>> "bsn" in [t.name for t in default_schema().tokens]
         True
     """
-    try:
-        ref = resources.files("pplink") / "data" / "schemas" / f"{name}.toml"
-        data = tomllib.loads(ref.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no built-in schema named {name!r}") from None
+    root = resources.files("pplink") / "data" / "schemas"
+    known = sorted(p.name[: -len(".toml")] for p in root.iterdir() if p.name.endswith(".toml"))
+    if name not in known:
+        raise ConfigError(f"no built-in schema named {name!r}; built-in schemas: {', '.join(known)}")
+    data = tomllib.loads((root / f"{name}.toml").read_text(encoding="utf-8"))
     return Schema.from_dict(data, source=f"built-in schema {name}")

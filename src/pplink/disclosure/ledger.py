@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import io
@@ -45,7 +46,10 @@ import json
 import os
 import secrets
 import sqlite3
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,8 +58,10 @@ import scipy.sparse as sp
 from pplink.disclosure.audit import ProtectionProblem
 from pplink.disclosure.policy import Policy
 from pplink.disclosure.table import TableData
+from pplink.errors import LedgerError, PplinkError
 
-__all__ = ["Ledger", "LedgerContext", "Conflict"]
+__all__ = ["Ledger", "LedgerContext", "Conflict", "LedgerError"]
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,6 +92,19 @@ CREATE TABLE IF NOT EXISTS links (
 );
 """
 _FORMAT = "pplink-ledger/1"
+_TABLES = frozenset({"meta", "releases", "cells", "links"})
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: The arrays stored per release (see :meth:`Ledger.record`).
+_ARRAYS = frozenset({
+    "n_cells", "persons_indptr", "persons_indices", "persons_hash", "person_household", "households_indptr",
+    "households_indices", "households_hash", "eq_data", "eq_indices", "eq_indptr", "eq_rows", "ub_data",
+    "ub_indices", "ub_indptr", "ub_rows", "value", "up_room", "down_room", "pub_up", "pub_down", "upl", "lpl",
+    "primary", "hidden",
+})
+_RESTORE = (
+    "restore it from a backup (never delete or replace it: without it earlier releases are no longer "
+    "checked for differencing)"
+)
 
 
 @dataclass
@@ -302,6 +321,10 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
 class Ledger:
     """A release ledger in one SQLite file (created when missing).
 
+    An existing file that is not a pplink ledger (a text file, another database, an empty
+    file) or that is damaged (truncated, lost its salt, unreadable releases) raises
+    :class:`LedgerError` naming it: the ledger is never replaced or repaired silently.
+
     Example:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "l.sqlite")
@@ -311,17 +334,93 @@ class Ledger:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise LedgerError(f"a release ledger is a file path (found {type(path).__name__})")
         self.path = os.fspath(path)
-        self._db = sqlite3.connect(self.path)
+        existed = _check_file(Path(self.path))
+        try:
+            self._db = sqlite3.connect(self.path)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"release ledger {self.path} cannot be opened ({exc})") from None
+        try:
+            with self._guard("opened"):
+                self._open(existed)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self, existed: bool) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        ours = _TABLES | {"sqlite_sequence"}
+        if existed and tables and (tables - ours or not _TABLES <= tables):
+            raise LedgerError(
+                f"release ledger {self.path} is an SQLite database but not a pplink release ledger "
+                f"(it has table(s) {', '.join(sorted(tables)) or 'none'}); give the path of the ledger, or a new "
+                "file name to start a new ledger"
+            )
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
-        if row is None:
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if "salt" not in meta:
+            n = self._db.execute("SELECT COUNT(*) FROM releases").fetchone()[0]
+            if n:
+                raise LedgerError(
+                    f"release ledger {self.path} is damaged: it holds {n} release(s) but lost its hashing salt, so "
+                    f"new tables cannot be compared with them; {_RESTORE}"
+                )
             with self._db:
-                self._db.execute("INSERT INTO meta VALUES ('salt', ?)", (secrets.token_hex(32),))
-                self._db.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
-            row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
-        self._salt = bytes.fromhex(row[0])
-        self.format = self._db.execute("SELECT value FROM meta WHERE key='format'").fetchone()[0]
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('salt', ?)", (secrets.token_hex(32),))
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        fmt = meta.get("format")
+        if fmt != _FORMAT:
+            raise LedgerError(
+                f"release ledger {self.path} has format {fmt!r}, this pplink reads {_FORMAT!r}; use the pplink "
+                "version that wrote it"
+            )
+        try:
+            salt = bytes.fromhex(str(meta["salt"]))
+        except ValueError:
+            salt = b""
+        if len(salt) != 32:
+            raise LedgerError(f"release ledger {self.path} is damaged: its hashing salt is unreadable; {_RESTORE}")
+        self._salt = salt
+        self.format = fmt
+
+    @contextlib.contextmanager
+    def _guard(self, doing: str, *, stored: bool = False) -> Iterator[None]:
+        """SQLite errors (with ``stored``, also errors decoding stored data) become a
+        :class:`LedgerError` naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise LedgerError(
+                    f"release ledger {self.path} could not be {doing}: another process is using it ({text}); "
+                    "wait for it to finish and try again"
+                ) from None
+            if "readonly" in text or "read-only" in text:
+                raise LedgerError(
+                    f"release ledger {self.path} could not be {doing}: it is read-only; make it writable"
+                ) from None
+            if "disk" in text and "full" in text:
+                raise LedgerError(f"release ledger {self.path} could not be {doing}: the disk is full") from None
+            raise LedgerError(
+                f"release ledger {self.path} could not be {doing}: it is not a pplink release ledger or it is "
+                f"damaged ({text}); {_RESTORE}"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"release ledger {self.path} could not be {doing}: it is not a pplink release ledger or it is "
+                f"damaged ({exc}); {_RESTORE}"
+            ) from None
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+            if not stored or isinstance(exc, PplinkError):
+                raise
+            raise LedgerError(
+                f"release ledger {self.path} could not be {doing}: a stored release is damaged "
+                f"({type(exc).__name__}: {exc}); {_RESTORE}"
+            ) from None
 
     def __enter__(self) -> Ledger:
         return self
@@ -364,23 +463,24 @@ class Ledger:
             >>> Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")).releases()
             []
         """
-        rows = self._db.execute(
-            "SELECT id, created, description, policy_fingerprint, family, definition, population_fingerprint, n_cells "
-            "FROM releases ORDER BY id"
-        ).fetchall()
-        return [
-            {
-                "id": r[0],
-                "created": r[1],
-                "description": r[2],
-                "policy_fingerprint": r[3],
-                "family": r[4],
-                "definition": json.loads(r[5]),
-                "population_fingerprint": r[6],
-                "n_cells": r[7],
-            }
-            for r in rows
-        ]
+        with self._guard("read", stored=True):
+            rows = self._db.execute(
+                "SELECT id, created, description, policy_fingerprint, family, definition, population_fingerprint, "
+                "n_cells FROM releases ORDER BY id"
+            ).fetchall()
+            return [
+                {
+                    "id": r[0],
+                    "created": r[1],
+                    "description": r[2],
+                    "policy_fingerprint": r[3],
+                    "family": r[4],
+                    "definition": json.loads(r[5]),
+                    "population_fingerprint": r[6],
+                    "n_cells": r[7],
+                }
+                for r in rows
+            ]
 
     def cells(self, release_id: int) -> list[dict[str, Any]]:
         """Published cells of a release (labels, status, published value or None).
@@ -390,23 +490,37 @@ class Ledger:
             >>> Ledger(os.path.join(tempfile.mkdtemp(), "l.sqlite")).cells(1)
             []
         """
-        rows = self._db.execute(
-            "SELECT cell, labels, status, published FROM cells WHERE release_id=? ORDER BY cell",
-            (release_id,),
-        ).fetchall()
-        return [{"cell": r[0], "labels": json.loads(r[1]), "status": r[2], "published": r[3]} for r in rows]
+        with self._guard("read", stored=True):
+            rows = self._db.execute(
+                "SELECT cell, labels, status, published FROM cells WHERE release_id=? ORDER BY cell",
+                (release_id,),
+            ).fetchall()
+            return [{"cell": r[0], "labels": json.loads(r[1]), "status": r[2], "published": r[3]} for r in rows]
 
     def _load(self, release_id: int) -> _Stored:
-        row = self._db.execute(
-            "SELECT family, definition, data FROM releases WHERE id=?", (release_id,)
-        ).fetchone()
-        labels = [
-            tuple(json.loads(r[0]))
-            for r in self._db.execute(
-                "SELECT labels FROM cells WHERE release_id=? ORDER BY cell", (release_id,)
-            )
-        ]
-        return _Stored(release_id, row[0], json.loads(row[1]), _unpack(row[2]), labels)
+        with self._guard("read", stored=True):
+            row = self._db.execute(
+                "SELECT family, definition, data FROM releases WHERE id=?", (release_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(
+                    f"release ledger {self.path} is damaged: release {release_id} is referenced but missing; {_RESTORE}"
+                )
+            labels = [
+                tuple(json.loads(r[0]))
+                for r in self._db.execute(
+                    "SELECT labels FROM cells WHERE release_id=? ORDER BY cell", (release_id,)
+                )
+            ]
+            stored = _Stored(release_id, row[0], json.loads(row[1]), _unpack(row[2]), labels)
+            missing = _ARRAYS - set(stored.arrays)
+            if missing or len(labels) != int(stored.arrays["n_cells"]):
+                raise LedgerError(
+                    f"release ledger {self.path} is damaged: release {release_id} is incomplete; {_RESTORE}"
+                )
+            for prefix in ("persons", "households"):  # inconsistent arrays fail here, not deep in a check
+                stored.matrix(prefix)
+            return stored
 
     # --------------------------------------------------------------------- checks
     def prepare(self, table: TableData, policy: Policy, candidate: np.ndarray) -> LedgerContext:
@@ -426,6 +540,10 @@ class Ledger:
             >>> ctx.conflicts, ctx.releases_compared
             ([], 0)
         """
+        with self._guard("read"):
+            return self._prepare(table, policy, candidate)
+
+    def _prepare(self, table: TableData, policy: Policy, candidate: np.ndarray) -> LedgerContext:
         fam = _family(table)
         p_hash = self.hash_ids(table.person_ids)
         h_hash = self.hash_ids(table.household_ids)
@@ -546,6 +664,23 @@ class Ledger:
             >>> True
             True
         """
+        with self._guard("written"):
+            return self._record(ctx, table, problem, hidden, status, published, policy=policy,
+                                definition=definition, description=description)
+
+    def _record(
+        self,
+        ctx: LedgerContext,
+        table: TableData,
+        problem: ProtectionProblem,
+        hidden: np.ndarray,
+        status: list[str],
+        published: np.ndarray,
+        *,
+        policy: Policy,
+        definition: dict[str, Any],
+        description: str,
+    ) -> int:
         new_units = table.cell_persons.tocsr()
         hh_units = table.cell_households.tocsr()
         unit_hash = ctx.person_hash if table.unit == "person" else ctx.household_hash
@@ -578,6 +713,7 @@ class Ledger:
             "primary": problem.primary.astype(np.int8),
             "hidden": np.asarray(hidden).astype(np.int8),
         }
+        assert set(arrays) == _ARRAYS
         created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         with self._db:
             cur = self._db.execute(
@@ -612,6 +748,46 @@ class Ledger:
                 "INSERT INTO links VALUES (?, ?, ?, ?)", [(rid, c, orid, oc) for c, orid, oc in ctx.links]
             )
         return rid
+
+
+def _check_file(p: Path) -> bool:
+    """Refuse what cannot be a ledger before SQLite opens (or creates) it; True when the file exists."""
+    if p.is_dir():
+        raise LedgerError(f"release ledger {p} is a directory; give the path of the ledger file, e.g. {p / 'ledger.sqlite'}")
+    if not p.exists():
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            raise LedgerError(f"release ledger {p}: directory {parent} does not exist; create it first")
+        return False
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise LedgerError(f"release ledger {p} cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        raise LedgerError(
+            f"release ledger {p} is an empty file, not a ledger; if it was never used, delete it and pplink starts a "
+            f"new ledger there; otherwise {_RESTORE}"
+        )
+    if not head.startswith(_SQLITE_MAGIC):
+        raise LedgerError(
+            f"release ledger {p} is not a pplink release ledger (not an SQLite database); check the path, or "
+            f"{_RESTORE}"
+        )
+    if len(head) < 100:
+        raise LedgerError(f"release ledger {p} is truncated (only {len(head)} bytes); {_RESTORE}")
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[24:28] == head[92:96]  # the header's page count is valid when these agree
+    # a crash leaves a journal that SQLite replays on opening: then the size may legitimately differ
+    recovering = any(Path(f"{p}{suffix}").exists() for suffix in ("-journal", "-wal"))
+    if valid and not recovering and pages and page and p.stat().st_size < page * pages:
+        raise LedgerError(
+            f"release ledger {p} is truncated ({p.stat().st_size} bytes; its header says {page * pages}); "
+            f"{_RESTORE}"
+        )
+    return True
 
 
 def _align(

@@ -27,6 +27,7 @@ import copy
 import hashlib
 import importlib.resources
 import json
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -363,6 +364,8 @@ _SECTIONS: dict[str, type] = {
     "output": OutputConfig,
 }
 _TOP_KEYS = {"format_version", "policy"}
+#: Largest cell-key noise D (the perturbation table has 2D + 1 entries).
+_MAX_NOISE = 100
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -375,27 +378,62 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def _kind(value: Any) -> str:
+    """A short description of a wrong value for error messages (never a long repr).
+
+    Example:
+        >>> _kind(True), _kind("10"), _kind([1]), _kind(float("nan"))
+        ('true', "the string '10'", 'a list', 'nan')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        return text if len(text) <= 20 else f"a {len(text)}-digit number"
+    if isinstance(value, str):
+        text = repr(value)
+        return f"the string {text}" if len(text) <= 40 else f"a string of {len(value)} characters"
+    names = {list: "a list", tuple: "a list", dict: "a table"}
+    return names.get(type(value), "a table" if isinstance(value, Mapping) else f"a {type(value).__name__}")
+
+
+def _keys(keys: Any) -> str:
+    """Keys for error messages, sorted whatever their type."""
+    return ", ".join(sorted(k if isinstance(k, str) else repr(k) for k in keys))
+
+
+#: Largest whole number a policy setting may hold (counts and cell numbers; keeps numpy arithmetic exact).
+_MAX_WHOLE = 10**9
+
+
 def _typed(section: str, key: str, value: Any, default: Any) -> Any:
     where = f"[{section}] {key}"
+    found = f" (found {_kind(value)})"
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false")
+            raise ConfigError(f"{where} must be true or false{found}")
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number")
+            raise ConfigError(f"{where} must be a whole number{found}")
+        if abs(value) > _MAX_WHOLE:
+            raise ConfigError(f"{where} must be at most {_MAX_WHOLE:,}{found}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number")
+            raise ConfigError(f"{where} must be a number{found}")
+        if abs(value) > _MAX_WHOLE or not math.isfinite(value):  # abs first: a huge int is no float
+            raise ConfigError(f"{where} must be a finite number of at most {_MAX_WHOLE:,}{found}")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string")
+            raise ConfigError(f"{where} must be a string{found}")
         return value
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list")
+            raise ConfigError(f"{where} must be a list{found}")
         return tuple(value)
     return value
 
@@ -405,12 +443,12 @@ def _build_section(name: str, raw: Any) -> Any:
     if raw is None:
         return cls()
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"[{name}] must be a table")
+        raise ConfigError(f"[{name}] must be a table (found {_kind(raw)})")
     defaults = cls()
     known = {f for f in cls.__dataclass_fields__}
     unknown = set(raw) - known
     if unknown:
-        raise ConfigError(f"[{name}] has unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        raise ConfigError(f"[{name}] has unknown key(s) {_keys(unknown)}; allowed: {_keys(known)}")
     kwargs = {k: _typed(name, k, v, getattr(defaults, k)) for k, v in raw.items()}
     if name == "magnitude" and "dominance" in kwargs:
         rules = []
@@ -420,14 +458,20 @@ def _build_section(name: str, raw: Any) -> Any:
                 or len(item) != 2
                 or isinstance(item[0], bool)
                 or not isinstance(item[0], int)
+                or isinstance(item[1], bool)
                 or not isinstance(item[1], (int, float))
             ):
-                raise ConfigError("[magnitude] dominance must be a list of [n, k] pairs, e.g. [[1, 50]]")
+                raise ConfigError(
+                    f"[magnitude] dominance must be a list of [n, k] pairs, e.g. [[1, 50]] (found an item "
+                    f"{_kind(item)})"
+                )
+            if abs(item[0]) > _MAX_WHOLE:
+                raise ConfigError(f"[magnitude] dominance n must be at most {_MAX_WHOLE:,}")
             rules.append((int(item[0]), float(item[1])))
         kwargs["dominance"] = tuple(rules)
     if name == "group_disclosure" and "sensitive" in kwargs:
-        if not all(isinstance(s, str) for s in kwargs["sensitive"]):
-            raise ConfigError("[group_disclosure] sensitive must be a list of dimension names")
+        if not all(isinstance(s, str) and s for s in kwargs["sensitive"]):
+            raise ConfigError("[group_disclosure] sensitive must be a list of dimension names, e.g. [\"service\"]")
     return cls(**kwargs)
 
 
@@ -463,6 +507,8 @@ def _validate(p: Policy) -> None:
     if r.method not in ("nearest", "controlled"):
         raise ConfigError('[rounding] method must be "nearest" or "controlled"')
     c = p.cell_key
+    if c.max_noise > _MAX_NOISE:
+        raise ConfigError(f"[cell_key] max_noise must be at most {_MAX_NOISE}")
     if c.enabled:
         if r.base:
             raise ConfigError("use either [rounding] or [cell_key], not both")
@@ -487,24 +533,27 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         5
     """
     if not isinstance(data, Mapping):
-        raise ConfigError("a policy must be a table of sections")
+        raise ConfigError(f"a policy must be a table of sections (found {_kind(data)})")
     unknown = set(data) - _TOP_KEYS - set(_SECTIONS)
     if unknown:
         raise ConfigError(
-            f"policy has unknown section(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS | set(_SECTIONS))}"
+            f"policy has unknown section(s) {_keys(unknown)}; allowed: {_keys(_TOP_KEYS | set(_SECTIONS))}"
         )
     fv = data.get("format_version", POLICY_FORMAT_VERSION)
-    if fv != POLICY_FORMAT_VERSION:
-        raise ConfigError(f"policy format_version {fv!r} is not supported (expected {POLICY_FORMAT_VERSION})")
-    head = data.get("policy", {}) or {}
+    if fv != POLICY_FORMAT_VERSION or isinstance(fv, bool) or not isinstance(fv, int):
+        raise ConfigError(
+            f"policy format_version {_kind(fv)} is not supported (expected {POLICY_FORMAT_VERSION})"
+        )
+    head = data.get("policy")
+    head = {} if head is None else head
     if not isinstance(head, Mapping):
-        raise ConfigError("[policy] must be a table")
+        raise ConfigError(f"[policy] must be a table with name, version, description, source (found {_kind(head)})")
     bad = set(head) - {"name", "version", "description", "source"}
     if bad:
-        raise ConfigError(f"[policy] has unknown key(s) {sorted(bad)}")
+        raise ConfigError(f"[policy] has unknown key(s) {_keys(bad)}; allowed: description, name, source, version")
     for key in head:
         if not isinstance(head[key], str):
-            raise ConfigError(f"[policy] {key} must be a string")
+            raise ConfigError(f"[policy] {key} must be a string (found {_kind(head[key])})")
     sections = {name: _build_section(name, data.get(name)) for name in _SECTIONS}
     policy = Policy(
         name=head.get("name", "custom"),
@@ -543,12 +592,20 @@ def load_policy(
     """Load a policy from a preset name, a TOML file, a mapping or a :class:`Policy`.
 
     ``overrides`` is merged over the loaded data (section by section) before validation,
-    e.g. to supply a cell-key seed or tighten a threshold.
+    e.g. to supply a cell-key seed or tighten a threshold. Every problem (a missing, non-UTF-8
+    or invalid file, an unknown key, a value of the wrong type or out of range) raises
+    :class:`~pplink.errors.ConfigError` naming the file or preset, the section and the key.
 
     Example:
         >>> load_policy("strict", overrides={"secondary": {"method": "heuristic"}}).secondary.method
         'heuristic'
     """
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"policy overrides must be a table of sections, e.g. {{'frequency': {{'min_persons': 15}}}} "
+            f"(found {_kind(overrides)})"
+        )
+    origin = ""
     if isinstance(source, Policy):
         if not overrides:
             return source
@@ -557,24 +614,44 @@ def load_policy(
         data = {"policy": {k: data.pop(k) for k in ("name", "version", "description", "source")}, **data}
     elif isinstance(source, Mapping):
         data = dict(source)
-    else:
+    elif isinstance(source, (str, os.PathLike)):
         text_source = os.fspath(source)
+        if not isinstance(text_source, str):
+            raise ConfigError("a policy file path must be text, not bytes")
         path = Path(text_source)
         if text_source in list_presets():
             root = importlib.resources.files(_PRESET_PACKAGE).joinpath(*_PRESET_DIR)
-            data = _read_toml_text(
-                root.joinpath(text_source + ".toml").read_text("utf-8"), f"preset {text_source}"
-            )
-        elif path.suffix == ".toml" or path.exists():
+            origin = f"policy preset {text_source}"
+            data = _read_toml_text(root.joinpath(text_source + ".toml").read_text("utf-8"), origin)
+        elif "\x00" not in text_source and (path.suffix == ".toml" or path.exists()):
+            origin = f"policy file {path}"
             try:
                 text = path.read_text("utf-8")
+            except FileNotFoundError:
+                raise ConfigError(f"policy file {path} does not exist") from None
+            except IsADirectoryError:
+                raise ConfigError(f"policy file {path} is a directory, not a TOML file") from None
+            except UnicodeDecodeError as exc:
+                line = exc.object[: exc.start].count(b"\n") + 1
+                raise ConfigError(
+                    f"policy file {path} is not UTF-8 text (line {line}); re-save the file as UTF-8"
+                ) from None
             except OSError as exc:
-                raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from None
-            data = _read_toml_text(text, f"policy file {path}")
+                raise ConfigError(f"cannot read policy file {path}: {exc.strerror or exc}") from None
+            data = _read_toml_text(text, origin)
         else:
             raise ConfigError(
                 f"unknown policy {text_source!r}: give a preset ({', '.join(list_presets())}) or a .toml file"
             )
+    else:
+        raise ConfigError(
+            f"a policy must be a preset name, a .toml file, a table or a Policy (found {_kind(source)})"
+        )
     if overrides:
         data = _deep_merge(dict(data), overrides)
-    return policy_from_dict(data)
+    try:
+        return policy_from_dict(data)
+    except ConfigError as exc:
+        if not origin:
+            raise
+        raise ConfigError(f"{origin}{' (with overrides)' if overrides else ''}: {exc}") from None

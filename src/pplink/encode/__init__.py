@@ -21,11 +21,12 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping as AbcMapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pplink.encode.encoder import Encoder
 from pplink.encoded import EncodedDataset
-from pplink.errors import ConfigError
+from pplink.errors import ConfigError, InputError, SecretError
 from pplink.keys import Secret
 from pplink.mapping import ISSUE_COLUMNS, Mapping, standardize_frame
 from pplink.schema import Schema, default_schema
@@ -76,9 +77,47 @@ def encode_records(
         >>> ds.token_present["bsn"].tolist()
         [True, False]
     """
-    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records), dtype=object)
+    _check_secret_and_schema(secret, schema)
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise InputError(f"ids must be a list of record ids, one per record (found {type(ids).__name__})")
+    ids = list(ids)
+    if isinstance(records, pd.DataFrame):
+        frame = records
+    else:
+        if isinstance(records, (str, bytes, AbcMapping)) or not isinstance(records, Iterable):
+            raise InputError(
+                f"records must be a DataFrame or a list of {{field: value}} mappings (found {type(records).__name__})"
+            )
+        records = list(records)
+        bad = next((i for i, r in enumerate(records) if not isinstance(r, AbcMapping)), None)
+        if bad is not None:
+            raise InputError(
+                f"record {bad} is not a {{field: value}} mapping (found {type(records[bad]).__name__})"
+            )
+        frame = pd.DataFrame(records, dtype=object)
+    if len(ids) != len(frame):
+        raise InputError(f"{len(ids)} ids were given for {len(frame)} records; give exactly one id per record")
+    index = pd.Index([str(i) for i in ids])
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:3]
+        where = "; ".join(f"{v!r} at positions {', '.join(str(i) for i in np.flatnonzero(index == v)[:5])}" for v in dup)
+        raise InputError(f"record ids must be unique; repeated: {where}")
     encoder = Encoder(schema or default_schema(), secret)
-    return encoder.encode_frame(frame.reset_index(drop=True), list(ids), source=source)
+    return encoder.encode_frame(frame.reset_index(drop=True), ids, source=source)
+
+
+def _check_secret_and_schema(secret: object, schema: object) -> None:
+    """Arguments of the wrong type give a clear :class:`~pplink.errors.PplinkError`, not an AttributeError later."""
+    if not isinstance(secret, Secret):
+        raise SecretError(
+            f"secret must be a pplink.Secret (found {type(secret).__name__}); load it with pplink.load_secret(path) "
+            "or create one with pplink.Secret.generate()"
+        )
+    if schema is not None and not isinstance(schema, Schema):
+        raise ConfigError(
+            f"schema must be a pplink Schema or None (found {type(schema).__name__}); load one with "
+            "pplink.load_schema(path)"
+        )
 
 
 def _chunks(source: pd.DataFrame | str | os.PathLike[str], mapping: Mapping, chunksize: int) -> Iterable[pd.DataFrame]:
@@ -143,6 +182,22 @@ def encode_file(
     Each encoded chunk is handed to ``on_chunk(encoded, issues)``; returns
     ``(n_input, n_encoded, issues)``. Memory is bounded by ``chunksize``.
     """
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(
+            f"mapping must be a pplink Mapping (found {type(mapping).__name__}); load one with pplink.load_mapping(path)"
+        )
+    _check_secret_and_schema(secret, schema)
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+        raise ConfigError(f"chunksize must be a whole number >= 1 (found {chunksize!r})")
+    if not isinstance(source, (pd.DataFrame, str, os.PathLike)):
+        raise InputError(
+            f"source must be a CSV file path or a DataFrame of strings (found {type(source).__name__})"
+        )
+    if not isinstance(source, pd.DataFrame):
+        from pplink.mapping import check_source
+
+        # before anything is encoded: readable as the mapping declares, with every column it reads
+        check_source(source, mapping)
     schema = schema or default_schema()
     check_mapping_against_schema(mapping, schema)
     encoder = Encoder(schema, secret)
@@ -190,8 +245,16 @@ def encode(
     from pplink.schema import load_schema
 
     if not isinstance(mapping, Mapping):
+        if not isinstance(mapping, (str, os.PathLike)):
+            raise ConfigError(
+                f"mapping must be a pplink Mapping or the path of a mapping TOML file (found {type(mapping).__name__})"
+            )
         mapping = load_mapping(mapping)
     if schema is not None and not isinstance(schema, Schema):
+        if not isinstance(schema, (str, os.PathLike)):
+            raise ConfigError(
+                f"schema must be a pplink Schema, the path of a schema TOML file or None (found {type(schema).__name__})"
+            )
         schema = load_schema(schema)
     parts: list[EncodedDataset] = []
     n_input, _, issues = encode_file(

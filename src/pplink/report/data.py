@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pplink.errors import InputError
+
 __all__ = ["RunData", "SourceStats", "PairStats", "TableStats", "collect_run", "clean_reason"]
 
 
@@ -154,25 +156,61 @@ def clean_reason(reason: object, max_len: int = 140) -> str:
     return s if len(s) <= max_len else s[: max_len - 1] + "…"
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _csv(path: Path, usecols: list[str], **kw: Any) -> pd.DataFrame | None:
-    """Read only ``usecols`` (those present) of a CSV; ``None`` when the file is absent."""
+def _read_json(path: Path, what: str) -> dict[str, Any] | None:
+    """A JSON object from ``path``; ``None`` when the file is absent. A file that is there but
+    cannot be read, is not UTF-8 JSON or not a JSON object raises :class:`InputError` naming it
+    (never treated as absent: that would silently drop part of the run from the report)."""
     if not path.exists():
         return None
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a directory, not a JSON file")
     try:
-        header = pd.read_csv(path, nrows=0, **kw).columns
-    except (pd.errors.EmptyDataError, OSError):
-        return pd.DataFrame(columns=usecols)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not UTF-8 text; it is damaged — rerun the step that wrote it") from None
+    except ValueError as exc:
+        raise InputError(f"{what} {path} is not valid JSON ({exc}); it is damaged — rerun the step that wrote it") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} {path} is not a JSON object; it is damaged — rerun the step that wrote it")
+    return data
+
+
+def _csv(path: Path, usecols: list[str], what: str, **kw: Any) -> pd.DataFrame | None:
+    """Read only ``usecols`` (those present) of a CSV written by a run; ``None`` when the file is absent.
+
+    The whole file is first checked as strictly as any input (:func:`pplink.io.read_table`):
+    an empty or binary file, another encoding, bad quoting, lines with the wrong number of
+    fields or repeated column names raise :class:`InputError` naming the file and line, and
+    every record must come back — nothing is half-read or silently dropped.
+    """
+    if not path.exists():
+        return None
+    from pplink.io import _UTF8_HINT, _check_bytes, _check_field_counts
+
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a directory, not a CSV file")
+    try:
+        enc = _check_bytes(path, "utf-8", _UTF8_HINT)
+        header, n_records = _check_field_counts(path, ",", enc, _UTF8_HINT)
+    except InputError as exc:
+        raise InputError(f"{what} {exc}") from None
     cols = [c for c in usecols if c in header]
     if not cols:
         return pd.DataFrame(columns=usecols)
-    return pd.read_csv(path, usecols=cols, **kw)
+    try:
+        df = pd.read_csv(path, usecols=cols, encoding=enc, on_bad_lines="error", **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{what} {path} cannot be read as CSV ({type(exc).__name__}: {exc}); it is damaged") from None
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    if len(df) != n_records:
+        raise InputError(
+            f"{what} {path} holds {n_records} records but {len(df)} could be read (lines of only spaces?); "
+            "it is damaged — rerun the step that wrote it"
+        )
+    return df
 
 
 def _rel(output: Path, p: Path) -> str:
@@ -205,7 +243,9 @@ def _source_order(output: Path, result: Any | None, summary: dict[str, Any] | No
 
 
 def _encoding_meta(path: Path) -> tuple[int | None, dict[str, Any]]:
-    """Row count and (non-secret) encoding metadata of an encoded file, read from its footer."""
+    """Row count and (non-secret) encoding metadata of an encoded file, read from its footer.
+
+    ``(None, {})`` when the file cannot be read; the caller reports that as a warning."""
     try:
         import pyarrow.parquet as pq
 
@@ -213,7 +253,9 @@ def _encoding_meta(path: Path) -> tuple[int | None, dict[str, Any]]:
         n = int(pf.metadata.num_rows)
         raw = (pf.schema_arrow.metadata or {}).get(b"pplink")
         meta = json.loads(raw) if raw else {}
-    except Exception:  # noqa: BLE001 — a damaged file is reported as unknown, not fatal
+        if not isinstance(meta, dict):
+            return None, {}
+    except Exception:  # noqa: BLE001 — a damaged file is reported as unknown (with a warning), not fatal
         return None, {}
     keep = {k: meta.get(k) for k in ("schema_fingerprint", "key_fingerprint", "clk_bits", "pplink_version")}
     keep["fields"] = sorted((meta.get("field_bits") or {}).keys())
@@ -231,8 +273,12 @@ def _sources(output: Path, names: list[str], result: Any | None, data: RunData) 
         rej_path = Path(rej_path) if rej_path else output / "encoded" / f"{name}.rejects.csv"
         if enc_path.exists():
             st.encoded, st.encoding = _encoding_meta(enc_path)
+            if st.encoded is None:
+                data.warnings.append(
+                    f"{_rel(output, enc_path)} could not be read (damaged?); its record count and fingerprints "
+                    "are shown as unknown")
             data.files.append({"role": "data holder", "path": _rel(output, enc_path), "bytes": enc_path.stat().st_size})
-        issues = _csv(rej_path, ["field", "reason", "action"], dtype=str, keep_default_na=False)
+        issues = _csv(rej_path, ["field", "reason", "action"], "rejects report", dtype=str, keep_default_na=False)
         if issues is not None:
             data.files.append({"role": "data holder", "path": _rel(output, rej_path), "bytes": rej_path.stat().st_size})
             action = issues["action"] if "action" in issues else pd.Series([], dtype=str)
@@ -266,7 +312,7 @@ def _logit2(p: float) -> float:
 
 
 def _pairs(output: Path, summary: dict[str, Any] | None, data: RunData) -> None:
-    links = _csv(output / "linkage" / "links.csv", ["source_a", "source_b", "probability", "match_weight"])
+    links = _csv(output / "linkage" / "links.csv", ["source_a", "source_b", "probability", "match_weight"], "links file")
     cand_path = output / "linkage" / "candidates.parquet"
     cands: pd.DataFrame | None = None
     if cand_path.exists():
@@ -358,7 +404,7 @@ def _pairs(output: Path, summary: dict[str, Any] | None, data: RunData) -> None:
 def _clusters(output: Path, data: RunData) -> None:
     path = output / "linkage" / "clusters.csv"
     # record_id is deliberately not read
-    cl = _csv(path, ["source", "entity_id", "household_id"])
+    cl = _csv(path, ["source", "entity_id", "household_id"], "clusters file")
     if cl is None:
         data.missing.append("linkage/clusters.csv")
         return
@@ -397,14 +443,15 @@ def _tables(output: Path, result: Any | None, data: RunData) -> None:
         names, paths = [], {}
     for name in names:
         csv_path, rep_path = paths[name]
-        report = _read_json(rep_path) or {}
+        report = _read_json(rep_path, "release report") or {}
+        _check_report(report, f"release report {rep_path}")
         table = None
         if csv_path.exists():
-            table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+            table = _release_table(csv_path)
             data.files.append({"role": "analyst", "path": _rel(output, csv_path), "bytes": csv_path.stat().st_size})
         if rep_path.exists():
             data.files.append({"role": "analyst", "path": _rel(output, rep_path), "bytes": rep_path.stat().st_size})
-        dims = [str(d) for d in (report.get("definition", {}) or {}).get("by", [])]
+        dims = [str(d) for d in (report.get("definition") or {}).get("by") or []]
         if table is not None:
             if "status" in table.columns:
                 # shown as published: primary and secondary suppression alike read "suppressed"
@@ -425,6 +472,67 @@ def _tables(output: Path, result: Any | None, data: RunData) -> None:
         data.files.append({"role": "analyst", "path": _rel(output, md), "bytes": md.stat().st_size})
 
 
+def _release_table(path: Path) -> pd.DataFrame:
+    """A released table, checked like any input (:func:`pplink.io.read_table`); every cell text."""
+    from pplink.io import read_table
+
+    try:
+        return read_table(path, what="released table", delimiter=",").fillna("")
+    except InputError as exc:
+        text = str(exc)
+        raise InputError(text if text.startswith("released table") else f"released table {text}") from None
+
+
+def _shape_error(where: str, key: str, expected: str) -> InputError:
+    return InputError(f"{where}: {key!r} is not {expected}; the file is damaged — rerun the step that wrote it")
+
+
+def _check_keys(obj: dict[str, Any], where: str, tables: tuple[str, ...] = (), lists: tuple[str, ...] = (),
+                numbers: tuple[str, ...] = (), counts: tuple[str, ...] = ()) -> None:
+    """``tables``/``lists``/``numbers``/``counts`` present in ``obj`` must be objects, lists, numbers,
+    whole numbers >= 0 (or null)."""
+    for key in counts:
+        v = obj.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise _shape_error(where, key, "a whole number >= 0")
+    for key in tables:
+        if obj.get(key) is not None and not isinstance(obj[key], dict):
+            raise _shape_error(where, key, "an object")
+    for key in lists:
+        if obj.get(key) is not None and not isinstance(obj[key], list):
+            raise _shape_error(where, key, "a list")
+    for key in numbers:
+        v = obj.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise _shape_error(where, key, "a number")
+
+
+def _check_summary(summary: dict[str, Any], where: str) -> None:
+    """The parts of ``linkage/summary.json`` the report reads must have the right types."""
+    _check_keys(summary, where, tables=("pairs",), numbers=("n_records", "n_entities", "n_households"))
+    model = summary.get("model")
+    if model is not None and not (
+        isinstance(model, list) and all(isinstance(m, dict) for m in model) or isinstance(model, dict)
+    ):
+        raise _shape_error(where, "model", "a list of objects")
+    for key, st in (summary.get("pairs") or {}).items():
+        if st is not None and not isinstance(st, dict):
+            raise _shape_error(where, f"pairs.{key}", "an object")
+        _check_keys(st or {}, f"{where}: pair {key}", numbers=(
+            "n_a", "n_b", "n_candidates", "n_links", "match_threshold", "estimated_matches"))
+
+
+def _check_report(report: dict[str, Any], where: str) -> None:
+    """The parts of a release report the report page reads must have the right types."""
+    _check_keys(report, where, tables=("policy", "definition", "audit", "information_loss", "publication",
+                                       "suppression", "ledger", "status_counts"), lists=("notes",))
+    _check_keys(report.get("definition") or {}, f"{where}: in 'definition'", lists=("by",))
+    _check_keys(report.get("information_loss") or {}, f"{where}: in 'information_loss'",
+                numbers=("cells", "hidden_cells", "hidden_cells_share", "hidden_inner_value_share"))
+    _check_keys(report.get("ledger") or {}, f"{where}: in 'ledger'", lists=("conflicts",), numbers=("releases_compared",))
+    _check_keys(report.get("status_counts") or {}, f"{where}: in 'status_counts'", counts=tuple(report.get("status_counts") or {}))
+
+
 def collect_run(output: str | Path, result: Any | None = None, *, title: str | None = None) -> RunData:
     """Read the aggregates of the run in ``output`` (see the module docs for what is read).
 
@@ -435,7 +543,9 @@ def collect_run(output: str | Path, result: Any | None = None, *, title: str | N
     out = Path(output)
     data = RunData(output=out)
     summary_path = out / "linkage" / "summary.json"
-    summary = _read_json(summary_path)
+    summary = _read_json(summary_path, "linkage summary")
+    if summary is not None:
+        _check_summary(summary, f"linkage summary {summary_path}")
     if summary is None and result is not None and getattr(result, "summary", None):
         summary = result.summary.get("linkage")
     if summary is None:
@@ -478,5 +588,5 @@ def _pipeline_name(out: Path) -> str:
         return ""
     try:
         return str(tomllib.loads(p.read_text(encoding="utf-8")).get("name", "") or "")
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError):  # only the title: a damaged pipeline file falls back to the directory name
         return ""
