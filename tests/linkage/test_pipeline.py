@@ -152,3 +152,24 @@ def test_labelled_sample_mode(febrl):
     assert pair_metrics(result.links, truth)["f1"] >= 0.995
     with pytest.raises(pplink.ConfigError, match="not in the inputs"):
         link(a, b, labels=pd.DataFrame({"a_id": ["nope"] * 20, "b_id": ["x"] * 20, "match": [True] * 20}))
+
+
+@pytest.mark.parametrize("overrides, name", [
+    ({"match_threshold": "x"}, "match_threshold"),
+    ({"levels": "x"}, "levels"),
+    ({"levels": (0.5, float("nan"))}, "levels"),
+    ({"candidate_top_k": 2.5}, "candidate_top_k"),
+    ({"candidate_top_k": 0}, "candidate_top_k"),
+    ({"token_blocking": "yes"}, "token_blocking"),
+    ({"lsh_bands": True}, "lsh_bands"),
+    ({"lsh_bits_per_band": 65}, "lsh_bits_per_band"),
+    ({"seed": "1"}, "seed"),
+    ({"features": "surname"}, "features"),
+    ({"min_match_probability": 0}, "min_match_probability"),
+])
+def test_link_settings_refuse_wrong_types_naming_the_setting(overrides, name):
+    from pplink.errors import ConfigError
+    from pplink.linkage.pipeline import LinkSettings
+
+    with pytest.raises(ConfigError, match=name):
+        LinkSettings(**overrides)

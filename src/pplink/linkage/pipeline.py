@@ -89,6 +89,7 @@ class LinkSettings:
     features: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.blocking not in ("auto", "all-pairs", "lsh", "tokens"):
             raise ConfigError("blocking must be 'auto', 'all-pairs', 'lsh' or 'tokens'")
         if not 0 < self.candidate_threshold <= 1:
@@ -99,6 +100,46 @@ class LinkSettings:
             raise ConfigError("match_threshold must be a probability in [0, 1]")
         if self.solver not in ("greedy", "optimal", "one_to_many_a", "one_to_many_b", "none"):
             raise ConfigError("solver must be greedy, optimal, one_to_many_a, one_to_many_b or none")
+        if self.candidate_top_k is not None and self.candidate_top_k < 1:
+            raise ConfigError("candidate_top_k must be at least 1 (or None for no limit)")
+        if not 1 <= self.lsh_bits_per_band <= 64 or self.lsh_bands < 1:
+            raise ConfigError("lsh_bands must be at least 1 and lsh_bits_per_band between 1 and 64")
+        if not 0 < self.min_match_probability <= 1:
+            raise ConfigError("min_match_probability must be in (0, 1]")
+        if self.u_sample < 1 or self.auto_all_pairs_limit <= 0:
+            raise ConfigError("u_sample and auto_all_pairs_limit must be positive")
+
+    def _check_types(self) -> None:
+        """Wrong types would fail deep inside the pipeline; refuse them here with the setting's name."""
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def is_number(v: Any) -> bool:
+            return (is_int(v) or isinstance(v, (float, np.floating))) and bool(np.isfinite(v))
+
+        checks: list[tuple[str, bool, str]] = [
+            ("blocking", isinstance(self.blocking, str), "a string"),
+            ("candidate_threshold", is_number(self.candidate_threshold), "a number"),
+            ("candidate_top_k", self.candidate_top_k is None or is_int(self.candidate_top_k), "a whole number or None"),
+            ("token_blocking", isinstance(self.token_blocking, (bool, np.bool_)), "true or false"),
+            ("auto_all_pairs_limit", is_number(self.auto_all_pairs_limit), "a number"),
+            ("lsh_bands", is_int(self.lsh_bands), "a whole number"),
+            ("lsh_bits_per_band", is_int(self.lsh_bits_per_band), "a whole number"),
+            ("levels", isinstance(self.levels, (tuple, list)) and all(is_number(x) for x in self.levels),
+             "a list of numbers"),
+            ("match_threshold", self.match_threshold is None or is_number(self.match_threshold), "a number or None"),
+            ("min_match_probability", is_number(self.min_match_probability), "a number"),
+            ("solver", isinstance(self.solver, str), "a string"),
+            ("u_sample", is_int(self.u_sample), "a whole number"),
+            ("seed", is_int(self.seed), "a whole number"),
+            ("features", self.features is None or (isinstance(self.features, (tuple, list))
+                                                   and all(isinstance(x, str) for x in self.features)),
+             "a list of feature names or None"),
+        ]
+        for name, ok, what in checks:
+            if not ok:
+                raise ConfigError(f"link setting {name} must be {what}, found {getattr(self, name)!r}")
 
 
 @dataclass
