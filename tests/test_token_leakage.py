@@ -106,11 +106,12 @@ def partition(keys) -> set[frozenset[int]]:
 
 # -- equality ------------------------------------------------------------------------------
 def test_same_value_secret_and_project_give_the_same_token(secret):
-    record = {"bsn": "123456782", "surname": "berg", "particle": "van den", "birth_date": "1980-05-17",
-              "postcode": "7511AB", "house_number": "12"}
-    # two data holders, each with its own copy of the secret and its own Encoder
+    record = {"bsn": "123456782", "first_name": "jan", "surname": "berg", "particle": "van den",
+              "birth_date": "1980-05-17", "postcode": "7511AB", "house_number": "12"}
+    # two data holders, each with its own copy of the secret and its own Encoder; the second
+    # also knows the sex, which is in no token
     holder_1 = encode([record], ["wmo-1"], pplink.Secret.from_text(secret.to_text()), project=PROJECT_A)
-    holder_2 = encode([dict(record, first_name="jan")], ["jeugd-9"], pplink.Secret.from_text(secret.to_text()),
+    holder_2 = encode([dict(record, sex="m")], ["jeugd-9"], pplink.Secret.from_text(secret.to_text()),
                       project=PROJECT_A)
     for name in TOKEN_NAMES:
         assert holder_1.token_present[name][0]

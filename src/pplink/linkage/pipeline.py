@@ -44,7 +44,7 @@ import pandas as pd
 
 from pplink.encoded import EncodedDataset, check_compatible
 from pplink.errors import ConfigError
-from pplink.linkage.blocking import count_token_pairs, lsh_dice_pairs, token_pairs, union_pairs
+from pplink.linkage.blocking import auto_bits_per_band, count_token_pairs, lsh_dice_pairs, token_pairs, union_pairs
 from pplink.linkage.features import DEFAULT_LEVELS, Feature, comparison_vectors, derive_features
 from pplink.linkage.model import FellegiSunter, unique_patterns
 from pplink.linkage.cluster import cluster_records
@@ -79,7 +79,7 @@ class LinkSettings:
     token_blocking: bool = True
     auto_all_pairs_limit: float = 5e10
     lsh_bands: int = 30
-    lsh_bits_per_band: int = 32
+    lsh_bits_per_band: int | None = None
     levels: tuple[float, ...] = DEFAULT_LEVELS
     match_threshold: float | None = None
     min_match_probability: float = 0.5
@@ -102,7 +102,7 @@ class LinkSettings:
             raise ConfigError("solver must be greedy, optimal, one_to_many_a, one_to_many_b or none")
         if self.candidate_top_k is not None and self.candidate_top_k < 1:
             raise ConfigError("candidate_top_k must be at least 1 (or None for no limit)")
-        if not 1 <= self.lsh_bits_per_band <= 64 or self.lsh_bands < 1:
+        if (self.lsh_bits_per_band is not None and not 1 <= self.lsh_bits_per_band <= 64) or self.lsh_bands < 1:
             raise ConfigError("lsh_bands must be at least 1 and lsh_bits_per_band between 1 and 64")
         if not 0 < self.min_match_probability <= 1:
             raise ConfigError("min_match_probability must be in (0, 1]")
@@ -125,7 +125,8 @@ class LinkSettings:
             ("token_blocking", isinstance(self.token_blocking, (bool, np.bool_)), "true or false"),
             ("auto_all_pairs_limit", is_number(self.auto_all_pairs_limit), "a number"),
             ("lsh_bands", is_int(self.lsh_bands), "a whole number"),
-            ("lsh_bits_per_band", is_int(self.lsh_bits_per_band), "a whole number"),
+            ("lsh_bits_per_band", self.lsh_bits_per_band is None or is_int(self.lsh_bits_per_band),
+             "a whole number or None (automatic)"),
             ("levels", isinstance(self.levels, (tuple, list)) and all(is_number(x) for x in self.levels),
              "a list of numbers"),
             ("match_threshold", self.match_threshold is None or is_number(self.match_threshold), "a number or None"),
@@ -197,10 +198,11 @@ def _candidates(
     elif blocking == "lsh":
         # LSH approximates the all-pairs rule: keep what reaches the same CLK Dice threshold,
         # and at most top_k per record (family members collide in many bands)
+        r = s.lsh_bits_per_band or auto_bits_per_band(a.clk, b.clk, bits=a.metadata.clk_bits, seed=s.seed)
         found = lsh_dice_pairs(a.clk, b.clk, s.candidate_threshold, bits=a.metadata.clk_bits,
-                               top_k=s.candidate_top_k, bands=s.lsh_bands,
-                               bits_per_band=s.lsh_bits_per_band, seed=s.seed)
+                               top_k=s.candidate_top_k, bands=s.lsh_bands, bits_per_band=r, seed=s.seed)
         stats["n_lsh_pairs"] = found.n_colliding
+        stats["lsh_bits_per_band"] = r
         la, lb = found.ia, found.ib
         sets.append((la, lb))
     if s.token_blocking or blocking == "tokens":
