@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_scale.py                 # 1,000,000 + 1,000,000 records
     .venv/bin/python benchmarks/bench_scale.py --sizes 100000,300000,1000000   # growth
-    .venv/bin/python benchmarks/bench_scale.py --sizes 1000000 --anchors       # + Splink, cleartext
+    .venv/bin/python benchmarks/bench_scale.py --sizes 1000000 --anchors splink # + Splink, cleartext
 
 Each size generates a synthetic municipality whose Wmo-like register and commercial-like
 file both hold about ``size`` records (realistic errors, seeded), writes them as CSV (not
@@ -20,10 +20,10 @@ step's alone; data generation is not counted. Reported: wall time per stage, pea
 ground truth, and how time grows with size. Targets from the issue (2 cores, 24 GiB): end to
 end <= 120 s, peak RSS <= 4 GiB, F1 >= 0.99 at 1M x 1M.
 
-With ``--anchors`` Splink + DuckDB links the same records in cleartext in the same run (its
-own virtual environment ``benchmarks/.venv-splink``, see ``bench_quality.py``; the fields are
-standardised by pplink's mappings first, which is not counted in Splink's time, so the
-comparison favours Splink). Without it the reference figures measured here earlier are
+With ``--anchors splink,recordlinkage`` the same records are linked in cleartext in the same
+run by Splink + DuckDB (its own virtual environment ``benchmarks/.venv-splink``, see
+``bench_quality.py``) and by recordlinkage (ECM, greedy one-to-one); the fields are standardised
+by pplink's mappings first, which is not counted in their time, so the comparison favours them. Without it the reference figures measured here earlier are
 printed (shared/README.md): Splink + DuckDB about 225 s and 7.7 GB, recordlinkage about
 1,040 s and 13.4 GB at 1M x 1M.
 """
@@ -99,30 +99,51 @@ def _link(workdir: str, queue: mp.Queue) -> None:
                "peak_gib": _peak_gib()})
 
 
-def _splink(csv: dict[str, str], workdir: str, queue: mp.Queue) -> None:
-    """Splink + DuckDB on the same records in cleartext (standardised by pplink's mappings)."""
-    sys.path.insert(0, str(HERE))
-    from bench_quality import DEFAULT_SPLINK_PYTHON, SPLINK_NL, run_splink
-
+def _standardised(csv: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The compared fields in cleartext, standardised by pplink's mappings (not timed)."""
     from pplink.datasets import mapping_path
     from pplink.io import read_source
     from pplink.mapping import load_mapping, standardize_frame
 
-    warnings.simplefilter("ignore")
-    paths = {}
+    out = {}
     for s in SOURCES:
         mapping = load_mapping(mapping_path(s))
-        raw = read_source(csv[s], delimiter=mapping.delimiter, encoding=mapping.encoding)
-        std = standardize_frame(raw, mapping)
+        std = standardize_frame(read_source(csv[s], delimiter=mapping.delimiter, encoding=mapping.encoding), mapping)
         frame = std.fields.assign(record_id=std.record_ids.astype(str))
+        out[s] = frame[["record_id", "first_name", "surname", "birth_date", "postcode", "house_number"]]
+    return out
+
+
+def _splink(csv: dict[str, str], workdir: str, queue: mp.Queue) -> None:
+    """Splink + DuckDB on the same records in cleartext."""
+    sys.path.insert(0, str(HERE))
+    from bench_quality import DEFAULT_SPLINK_PYTHON, SPLINK_NL, run_splink
+
+    warnings.simplefilter("ignore")
+    paths = {}
+    for s, frame in _standardised(csv).items():
         paths[s] = Path(workdir) / f"clear_{s}.csv"
-        frame[["record_id", "first_name", "surname", "birth_date", "postcode", "house_number"]].to_csv(paths[s], index=False)
+        frame.to_csv(paths[s], index=False)
     sp = run_splink(DEFAULT_SPLINK_PYTHON, SPLINK_NL, paths["wmo"], paths["commercial"], Path(workdir), 1)
     if isinstance(sp, str):
         queue.put({"skipped": sp})
         return
     queue.put({"version": sp["version"], "seconds": sp["total_times"][-1], "links": sp["links_1to1"],
                "peak_gib": _peak_gib(resource.RUSAGE_CHILDREN)})
+
+
+def _recordlinkage(csv: dict[str, str], workdir: str, queue: mp.Queue) -> None:
+    """recordlinkage (cleartext): blocking on postcode / surname / birth date, Jaro-Winkler names,
+    exact birth date, postcode and house number, ECM, greedy one-to-one (as in bench_quality)."""
+    sys.path.insert(0, str(HERE))
+    from bench_quality import recordlinkage_ecm, recordlinkage_version
+
+    warnings.simplefilter("ignore")
+    std = {s: f.set_index("record_id") for s, f in _standardised(csv).items()}
+    rl = recordlinkage_ecm(std["wmo"], std["commercial"], ["postcode", "surname", "birth_date"],
+                           ["first_name", "surname"], ["birth_date", "postcode", "house_number"])
+    queue.put({"version": recordlinkage_version(), "seconds": rl["times"]["total"], "links": rl["links_1to1"],
+               "peak_gib": _peak_gib()})
 
 
 def _in_process(target: Any, *args: Any) -> dict[str, Any]:
@@ -135,7 +156,7 @@ def _in_process(target: Any, *args: Any) -> dict[str, Any]:
     return out
 
 
-def run(size: int, workdir: Path, seed: int, anchors: bool) -> dict[str, Any]:
+def run(size: int, workdir: Path, seed: int, anchors: list[str]) -> dict[str, Any]:
     import pplink
     from pplink.linkage import pair_metrics
 
@@ -170,14 +191,14 @@ def run(size: int, workdir: Path, seed: int, anchors: bool) -> dict[str, Any]:
         "precision": metrics["precision"], "recall": metrics["recall"], "f1": metrics["f1"],
     }
     row["peak_rss_gib"] = max(row["encode_peak_gib"], row["link_peak_gib"])
-    if anchors:
-        sp = _in_process(_splink, data["csv"], str(workdir))
-        if "skipped" in sp:
-            print(sp["skipped"], flush=True)
-        else:
-            m = pair_metrics(sp["links"].rename(columns={"p": "probability"}), truth)
-            row.update(splink_s=sp["seconds"], splink_peak_gib=sp["peak_gib"], splink_f1=m["f1"],
-                       splink_version=sp["version"])
+    for tool in anchors:
+        res = _in_process({"splink": _splink, "recordlinkage": _recordlinkage}[tool], data["csv"], str(workdir))
+        if "skipped" in res:
+            print(res["skipped"], flush=True)
+            continue
+        m = pair_metrics(res["links"], truth)
+        row.update({f"{tool}_s": res["seconds"], f"{tool}_peak_gib": res["peak_gib"], f"{tool}_f1": m["f1"],
+                    f"{tool}_version": res["version"]})
     return row
 
 
@@ -185,13 +206,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000000", help="comma-separated record counts per source")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--anchors", action="store_true", help="also run Splink + DuckDB on the cleartext (slow)")
+    ap.add_argument("--anchors", nargs="?", const="splink", default="",
+                    help="also link the cleartext with splink and/or recordlinkage (comma-separated; slow: "
+                         "recordlinkage took about 1,040 s and 13.4 GB at 1M x 1M)")
     args = ap.parse_args()
     rows = []
     for size in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="pplink-scale-") as tmp:
             print(f"size {size:,} ...", flush=True)
-            row = run(size, Path(tmp), args.seed, args.anchors)
+            row = run(size, Path(tmp), args.seed, [t for t in args.anchors.split(",") if t])
             rows.append(row)
             print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
     df = pd.DataFrame(rows)
@@ -211,16 +234,20 @@ def main() -> int:
     last = df.iloc[-1]
     print(f"\ntargets at the largest size: total {last.total_s:.0f} s (<= 120), peak RSS {last.peak_rss_gib:.2f} GiB "
           f"(<= 4), F1 {last.f1:.4f} (>= 0.99)")
-    if "splink_s" in df:
+    measured = False
+    for tool, label in (("splink", "Splink + DuckDB"), ("recordlinkage", "recordlinkage")):
+        if f"{tool}_s" not in df:
+            continue
         for _, r in df.iterrows():
-            if pd.notna(r.get("splink_s")):
-                print(f"Splink {r['splink_version']} + DuckDB, cleartext, same records ({int(r['n_a']):,}): "
-                      f"{r['splink_s']:.0f} s, {r['splink_peak_gib']:.2f} GiB, F1 {r['splink_f1']:.4f} "
-                      f"-> time Splink / pplink {r['splink_s'] / r['total_s']:.2f}, "
-                      f"peak memory Splink / pplink {r['splink_peak_gib'] / r['peak_rss_gib']:.2f}")
-    else:
+            if pd.notna(r.get(f"{tool}_s")):
+                measured = True
+                print(f"{label} {r[f'{tool}_version']}, cleartext, same records ({int(r['n_a']):,}): "
+                      f"{r[f'{tool}_s']:.0f} s, {r[f'{tool}_peak_gib']:.2f} GiB, F1 {r[f'{tool}_f1']:.4f} "
+                      f"-> time {label} / pplink {r[f'{tool}_s'] / r['total_s']:.2f}, "
+                      f"peak memory {label} / pplink {r[f'{tool}_peak_gib'] / r['peak_rss_gib']:.2f}")
+    if not measured:
         print("reference (cleartext, measured here earlier, shared/README.md): Splink + DuckDB ~225 s / 7.7 GB; "
-              "recordlinkage ~1,040 s / 13.4 GB at 1M x 1M (run with --anchors to measure Splink in the same run)")
+              "recordlinkage ~1,040 s / 13.4 GB at 1M x 1M (--anchors splink,recordlinkage measures them in this run)")
     return 0
 
 
