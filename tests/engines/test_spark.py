@@ -38,11 +38,30 @@ def _same_links(embedded: pd.DataFrame, spark_links: pd.DataFrame, keys: list[st
 
 
 def _same_candidates(embedded: pd.DataFrame, spark_candidates) -> None:
-    got = spark_candidates.select("a_id", "b_id", "score", "probability", "accepted").toPandas()
+    got = spark_candidates.select("a_id", "b_id", "score", "probability", "match_weight", "accepted").toPandas()
+    assert len(got) == len(embedded)
     merged = embedded.merge(got, on=KEY_COLUMNS, how="outer", indicator=True)
     assert (merged["_merge"] == "both").all(), merged["_merge"].value_counts()
     assert np.max(np.abs(merged.probability_x - merged.probability_y).to_numpy(), initial=0.0) <= 1e-9
+    assert np.max(np.abs(merged.match_weight_x - merged.match_weight_y).to_numpy(), initial=0.0) <= 1e-9
+    assert (merged.score_x == merged.score_y).all()
     assert (merged.accepted_x == merged.accepted_y).all()
+
+
+# statistics both engines report with the same value (not times, not the model's estimates)
+EQUAL_STATS = ("n_a", "n_b", "blocking", "n_candidates", "n_lsh_pairs", "lsh_bits_per_band", "n_links",
+               "match_threshold")
+
+
+def _same_stats(embedded: dict, spark_stats: dict) -> None:
+    """The same statistics (the Spark engine adds only ``engine``), equal where they must be."""
+    assert set(spark_stats) - {"engine"} == set(embedded)
+    assert spark_stats["engine"] == "spark"
+    for key in EQUAL_STATS:
+        assert spark_stats.get(key) == embedded.get(key), key
+    assert spark_stats["estimated_precision"] == pytest.approx(embedded["estimated_precision"], rel=1e-9)
+    assert spark_stats["estimated_recall"] == pytest.approx(embedded["estimated_recall"], rel=1e-9)
+    np.testing.assert_allclose(np.concatenate(spark_stats["u"]), np.concatenate(embedded["u"]), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------ data
@@ -87,6 +106,28 @@ def test_importing_pplink_never_imports_pyspark():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.parametrize(("n_a", "n_b", "density"), [(1, 1, 0.5), (3, 2, 0.5), (900, 700, 0.4), (2000, 2000, 0.5),
+                                                      (500, 500, 0.0)])
+def test_automatic_bits_per_band_equals_embedded(n_a, n_b, density):
+    """Spark's automatic lsh_bits_per_band (from the sampled rows only) is auto_bits_per_band's (no Spark needed)."""
+    from pplink.linkage.blocking import auto_bits_from_sample, auto_bits_per_band, auto_bits_sample
+
+    rng = np.random.default_rng(n_a + n_b)
+    a = np.packbits(rng.random((n_a, 1024)) < density, axis=1).view(np.uint64)
+    # b: a noisy copy of some of a's rows (shared bits raise the agreement) plus random rows
+    b = np.concatenate([a[: n_b // 2] ^ np.packbits(rng.random((n_b // 2, 1024)) < 0.05, axis=1).view(np.uint64),
+                        np.packbits(rng.random((n_b - n_b // 2, 1024)) < density, axis=1).view(np.uint64)])
+    for x, y in [(a, b), (a, a)]:
+        expected = auto_bits_per_band(x, y, bits=1024, seed=7)
+        drawn = auto_bits_sample(len(x), len(y), seed=7)
+        got = 8 if drawn is None else auto_bits_from_sample(x[drawn[0]], y[drawn[1]], bits=1024, n_a=len(x),
+                                                              n_b=len(y))
+        assert got == expected
+        if drawn is not None and 0 < density:  # the rule: about max(n) unrelated pairs per band
+            agree = 1 - np.unpackbits((x[drawn[0]] ^ y[drawn[1]]).view(np.uint8), axis=1).mean()
+            assert got == min(64, max(8, int(np.ceil(np.log(max(len(x), len(y)) / (len(x) * len(y))) / np.log(agree)))))
+
+
 def test_febrl_lsh_links_equal_embedded(spark, febrl):
     from pplink.engines.spark import link_spark
 
@@ -94,9 +135,14 @@ def test_febrl_lsh_links_equal_embedded(spark, febrl):
     result = link_spark(spark, febrl["a"], febrl["b"], blocking="lsh", u_sample=U_SAMPLE)
     try:
         assert result.stats["n_candidates"] == embedded.stats["n_candidates"] > 1000
-        # every statistic the embedded engine reports (but the LSH pair count before pruning)
-        assert set(embedded.stats) - {"n_lsh_pairs"} <= set(result.stats)
+        # LSH pairs before the Dice filter: more than pass it, fewer than all pairs
+        assert result.stats["n_candidates"] < result.stats["n_lsh_pairs"] < 5000 * 5000 / 100
+        _same_stats(embedded.stats, result.stats)
         assert result.match_threshold == embedded.match_threshold
+        # the threshold was chosen from per-pattern probabilities with counts on Spark
+        assert result.threshold is not None and embedded.threshold is not None
+        assert result.threshold.n_links == embedded.threshold.n_links
+        assert result.threshold.estimated_f1 == pytest.approx(embedded.threshold.estimated_f1, rel=1e-9)
         assert len(embedded.links) > 1000
         _same_links(embedded.links, result.links)
         _same_candidates(embedded.named_candidates, result.candidates)
@@ -133,8 +179,7 @@ def test_municipality_tokens_link_many_equals_embedded(spark, municipality):
     result = link_many_spark(spark, files, blocking="tokens", u_sample=U_SAMPLE)
     try:
         for key, st in embedded.pairs.items():
-            assert result.pairs[key]["n_candidates"] == st["n_candidates"]
-            assert result.pairs[key]["match_threshold"] == st["match_threshold"]
+            _same_stats(st, result.pairs[key])
         assert len(embedded.links) > 10
         _same_links(embedded.links, result.links, ["source_a", "source_b", "a_id", "b_id"])
         merged = embedded.clusters.merge(result.clusters, on=["source", "record_id"], validate="one_to_one")
@@ -154,7 +199,7 @@ def test_municipality_lsh_link_equals_embedded(spark, municipality):
     embedded = link(a, b, blocking="lsh", u_sample=U_SAMPLE, match_threshold=0.05)
     result = link_spark(spark, a, b, blocking="lsh", u_sample=U_SAMPLE, match_threshold=0.05)
     try:
-        assert result.stats["n_candidates"] == embedded.stats["n_candidates"]
+        _same_stats(embedded.stats, result.stats)
         assert len(embedded.links) > 10
         _same_links(embedded.links, result.links)
         _same_candidates(embedded.named_candidates, result.candidates)
@@ -175,6 +220,9 @@ def test_dedup_equals_embedded(spark, municipality, tmp_path):
     try:
         merged = embedded.clusters.merge(result.clusters, on=["source", "record_id"], validate="one_to_one")
         assert (merged.entity_id_x == merged.entity_id_y).all()
+        (key, st), = embedded.pairs.items()
+        _same_stats(st, result.pairs[key])  # a self-join: every pair collides with itself too
+        assert st["n_lsh_pairs"] > wmo.n_records
         c = result.clusters.set_index("record_id").entity_id
         assert np.mean([c[r] == c[f"dup-{r}"] for r in wmo.record_ids[:30]]) >= 0.95
     finally:
@@ -196,6 +244,67 @@ def test_mismatched_fingerprints_are_refused(spark, municipality, febrl, tmp_pat
         link_many_spark(spark, [wmo, other_path])
     with pytest.raises(IncompatibleEncodingsError, match="different (schemas|projects)"):
         link_spark(spark, wmo, febrl["a"])
+
+
+@pytest.fixture(scope="module")
+def crowded(febrl, tmp_path_factory):
+    """FEBRL records plus the LSH edge cases: a CLK held by 510 records of ``a`` (its buckets
+    are over ``max_bucket`` in every band, on a's side), one held by 505 records of ``b`` (over
+    on b's side), and four exact copies in ``b`` of an ``a`` record (equal scores: ``top_k``
+    ties, broken by the lower b position)."""
+    d = tmp_path_factory.mktemp("crowded")
+    a, b = read_encoded(febrl["a"]).take(np.arange(1500)), read_encoded(febrl["b"]).take(np.arange(1500))
+
+    def copies(ds, row: int, n: int, tag: str):
+        extra = ds.take(np.full(n, row))
+        extra.record_ids = np.array([f"{tag}-{i}" for i in range(n)], dtype=object)
+        return extra
+
+    a = pplink.EncodedDataset.concat([a, copies(a, 7, 510, "crowd-a")])
+    b = pplink.EncodedDataset.concat([b, copies(b, 11, 505, "crowd-b")])
+    ties = copies(a, 42, 4, "tie")
+    ties.metadata = b.metadata
+    b = pplink.EncodedDataset.concat([b, ties])
+    paths = {"a": d / "a.parquet", "b": d / "b.parquet"}
+    write_encoded(a, paths["a"])
+    write_encoded(b, paths["b"])
+    return paths
+
+
+@pytest.mark.parametrize("overrides", [{"candidate_top_k": 2}, {"lsh_bits_per_band": 12, "candidate_top_k": None,
+                                                                 "candidate_threshold": 0.75}])
+def test_lsh_rule_equals_embedded_on_edge_cases(spark, crowded, overrides):
+    """Spark's LSH gives lsh_dice_pairs' pairs and pair count: oversized buckets on either side
+    skipped, each colliding pair counted once, Dice filter, top-k with ties by b position."""
+    from pplink.engines.spark import _lsh_spark, _prepare, read_encoded_spark
+    from pplink.linkage.blocking import auto_bits_per_band, lsh_dice_pairs
+    from pplink.linkage.pipeline import LinkSettings
+
+    s = LinkSettings(blocking="lsh", **overrides)
+    a, b = read_encoded(crowded["a"]), read_encoded(crowded["b"])
+    bits = a.metadata.clk_bits
+    r = s.lsh_bits_per_band or auto_bits_per_band(a.clk, b.clk, bits=bits, seed=s.seed)
+    expected = lsh_dice_pairs(a.clk, b.clk, s.candidate_threshold, bits=bits, top_k=s.candidate_top_k,
+                              bands=s.lsh_bands, bits_per_band=r, seed=s.seed)
+    A, B = (_prepare(spark, read_encoded_spark(spark, crowded[x])) for x in ("a", "b"))
+    got = _lsh_spark(A, B, s, dedup=False)
+    try:
+        assert got.bits_per_band == r
+        assert got.n_colliding == expected.n_colliding
+        pairs = got.pairs.toPandas().sort_values(["ia", "ib"]).to_numpy()
+        np.testing.assert_array_equal(pairs, np.column_stack([expected.ia, expected.ib]))
+        crowd_a, crowd_b = np.r_[7, 1500:2010], np.r_[11, 1500:2005]
+        assert not np.isin(pairs[:, 0], crowd_a).any() and not np.isin(pairs[:, 1], crowd_b).any()
+        if s.candidate_top_k == 2:
+            # record 42 of a has 4 exact copies in b (Dice 1, a tie): the two lowest positions stay
+            kept = pairs[pairs[:, 0] == 42, 1]
+            copies_in_b = np.flatnonzero((b.clk == a.clk[42]).all(axis=1))
+            assert len(copies_in_b) == 4
+            np.testing.assert_array_equal(np.sort(kept), copies_in_b[:2])
+    finally:
+        got.cached.unpersist()
+        A.df.unpersist()
+        B.df.unpersist()
 
 
 def test_all_pairs_blocking_is_refused_on_spark(spark, febrl):

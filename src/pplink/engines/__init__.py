@@ -6,6 +6,14 @@
   :mod:`pplink.engines.spark` (needs the ``spark`` extra: ``pip install 'pplink[spark]'`` and
   a Java runtime). PySpark is imported only when a Spark function is called, so
   ``import pplink`` and ``import pplink.engines.spark`` never need it.
+
+Both engines give the same links on the same encoded files with the same settings (the
+Spark engine runs ``blocking="lsh"`` and ``"tokens"``; see ``docs/howto/spark.md``).
+
+Example:
+    >>> from pplink.engines import ENGINES
+    >>> ENGINES
+    ('local', 'spark')
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import numpy as np
 
 from pplink.linkage.similarity import _popcount64, _row_popcounts, _score
 
-__all__ = ["token_pairs", "count_token_pairs", "auto_bits_per_band", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
+__all__ = ["token_pairs", "count_token_pairs", "auto_bits_per_band", "auto_bits_sample", "auto_bits_from_sample", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
 
 
 def pair_keys(ia: np.ndarray, ib: np.ndarray, n_b: int) -> np.ndarray:
@@ -365,6 +365,45 @@ def _lsh(a: np.ndarray, b: np.ndarray, bits: int, bands: int, bits_per_band: int
                      np.concatenate([p[2] for p in parts]), int(n_unique.sum()))
 
 
+def auto_bits_sample(n_a: int, n_b: int, *, seed: int = 0, sample: int = 20_000) -> tuple[np.ndarray, np.ndarray] | None:
+    """The random record pairs :func:`auto_bits_per_band` measures (positions in ``a`` and ``b``;
+    a seeded draw, so every engine draws the same), or ``None`` when there are too few pairs to
+    need LSH (it then takes 8 bits).
+
+    Example:
+        >>> ra, rb = auto_bits_sample(1000, 300, seed=1)
+        >>> len(ra), int(ra.max()) < 1000, int(rb.max()) < 300, auto_bits_sample(1, 1) is None
+        (20000, True, True, True)
+    """
+    pairs = float(n_a) * float(n_b)
+    if pairs <= float(max(n_a, n_b, 1)):
+        return None
+    rng = np.random.default_rng(seed)
+    k = min(sample, int(pairs))
+    return rng.integers(0, n_a, k), rng.integers(0, n_b, k)
+
+
+def auto_bits_from_sample(rows_a: np.ndarray, rows_b: np.ndarray, *, bits: int, n_a: int, n_b: int) -> int:
+    """Bits per band from the filters of the sampled pairs (row ``i`` of ``rows_a`` with row ``i``
+    of ``rows_b``): the rule of :func:`auto_bits_per_band`, for engines that collect only the
+    sampled rows.
+
+    Example:
+        >>> import numpy as np
+        >>> f = np.random.default_rng(0).integers(0, 2**63, size=(2000, 16), dtype=np.uint64)
+        >>> r = auto_bits_from_sample(f[:1000], f[1000:], bits=1024, n_a=10**6, n_b=10**6)
+        >>> r in (20, 21)   # s about 0.5: log(1e6 / 1e12) / log(0.5) = 19.9
+        True
+    """
+    pairs = float(n_a) * float(n_b)
+    budget = float(max(n_a, n_b, 1))
+    differ = np.unpackbits((np.ascontiguousarray(rows_a) ^ np.ascontiguousarray(rows_b)).view(np.uint8), axis=1)
+    s = 1.0 - float(differ[:, :bits].mean())
+    if pairs <= budget or not 0.0 < s < 1.0:
+        return 8
+    return int(min(64, max(8, math.ceil(math.log(budget / pairs) / math.log(s)))))
+
+
 def auto_bits_per_band(a: np.ndarray, b: np.ndarray, *, bits: int, seed: int = 0, sample: int = 20_000) -> int:
     """Bits per LSH band so that unrelated records collide about ``max(n_a, n_b)`` times per band.
 
@@ -381,19 +420,12 @@ def auto_bits_per_band(a: np.ndarray, b: np.ndarray, *, bits: int, seed: int = 0
         >>> auto_bits_per_band(f, f, bits=1024)   # 1e6 pairs, budget 1e3: about log2(1e3) bits
         11
     """
-    n_a, n_b = len(a), len(b)
-    pairs = float(n_a) * float(n_b)
-    budget = float(max(n_a, n_b, 1))
-    if pairs <= budget:
+    drawn = auto_bits_sample(len(a), len(b), seed=seed, sample=sample)
+    if drawn is None:
         return 8
-    rng = np.random.default_rng(seed)
-    k = min(sample, int(pairs))
-    ra, rb = rng.integers(0, n_a, k), rng.integers(0, n_b, k)
-    differ = np.unpackbits((np.ascontiguousarray(a)[ra] ^ np.ascontiguousarray(b)[rb]).view(np.uint8), axis=1)
-    s = 1.0 - float(differ[:, :bits].mean())
-    if not 0.0 < s < 1.0:
-        return 8
-    return int(min(64, max(8, math.ceil(math.log(budget / pairs) / math.log(s)))))
+    ra, rb = drawn
+    return auto_bits_from_sample(np.ascontiguousarray(a)[ra], np.ascontiguousarray(b)[rb], bits=bits,
+                                 n_a=len(a), n_b=len(b))
 
 
 def band_positions(bits: int, bands: int, bits_per_band: int, seed: int) -> np.ndarray:
