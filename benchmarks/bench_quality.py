@@ -277,8 +277,9 @@ def run_splink(python: Path, config: dict[str, Any], path_a: Path, path_b: Path,
         cfg_path = workdir / "splink_config.json"
         cfg_path.write_text(json.dumps({**config, "paths": {"a": str(path_a), "b": str(path_b)}, "out": str(out)}))
         try:
+            # in the work directory: DuckDB spills to ./.tmp (gigabytes on large inputs)
             proc = subprocess.run([str(python), str(script), str(cfg_path)],
-                                  capture_output=True, text=True, timeout=600)
+                                  capture_output=True, text=True, timeout=600, cwd=workdir)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"Splink skipped: the worker failed ({exc.__class__.__name__}: {exc})"
         if proc.returncode != 0 or not out.exists():
