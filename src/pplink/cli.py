@@ -130,8 +130,10 @@ def encode(
     _check_outputs({"--output": output, "--rejects": rejects_path},
                    {"INPUT": input_path, "--mapping": mapping_path, "--schema": schema_path,
                     "--secret-file": secret_file})
-    mapping = _load_config(load_mapping, mapping_path, "mapping file")
-    schema = _load_config(load_schema, schema_path, "schema file") if schema_path else default_schema()
+    from pplink._toml import load_config
+
+    mapping = load_config(load_mapping, mapping_path, "mapping file")
+    schema = load_config(load_schema, schema_path, "schema file") if schema_path else default_schema()
     if project is not None:
         import dataclasses
 
@@ -161,21 +163,6 @@ def encode(
         f"{n_fields} fields set to missing -> {output}"
     )
     click.echo(f"issues report: {rejects_path}")
-
-
-def _load_config(loader: Any, path: Path, what: str) -> Any:
-    """Run a config loader; an unexpected exception from a malformed file becomes a ConfigError naming it."""
-    from pplink.errors import ConfigError
-
-    try:
-        return loader(path)
-    except PplinkError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{what} {path} has a setting of the wrong type or shape ({type(exc).__name__}: {exc}); "
-            "compare it with the reference documentation"
-        ) from None
 
 
 def _check_outputs(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
@@ -622,7 +609,9 @@ def audit(encoded_path: Path, reference_path: Path, mapping_path: Path | None, t
         from pplink.io import read_source
         from pplink.mapping import check_source, load_mapping, standardize_frame
 
-        mapping = _load_config(load_mapping, mapping_path, "mapping file")
+        from pplink._toml import load_config
+
+        mapping = load_config(load_mapping, mapping_path, "mapping file")
         check_source(reference_path, mapping)
         raw = read_source(reference_path, delimiter=mapping.delimiter, encoding=mapping.encoding)
         std = standardize_frame(raw, mapping)

@@ -62,7 +62,7 @@ from typing import Any
 
 import pandas as pd
 
-from pplink._toml import read_toml
+from pplink._toml import load_config, read_toml
 from pplink.errors import ConfigError, InputError, SecretError
 
 __all__ = ["PipelineResult", "run_pipeline", "write_demo", "load_pipeline"]
@@ -244,27 +244,13 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _config(loader: Any, path: Any, what: str) -> Any:
-    """Run a config loader; an unexpected exception from a malformed file becomes a ConfigError naming it."""
-    from pplink.errors import PplinkError
-
-    try:
-        return loader(path)
-    except PplinkError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{what} {path} has a setting of the wrong type or shape ({type(exc).__name__}: {exc})"
-        ) from None
-
-
 def _mapping(base: Path, value: str) -> Any:
     from pplink.datasets import mapping_path
     from pplink.mapping import load_mapping
 
     candidate = _resolve(base, value)
     if candidate.suffix == ".toml" or candidate.exists():
-        return _config(load_mapping, candidate, "mapping file")
+        return load_config(load_mapping, candidate, "mapping file")
     return load_mapping(mapping_path(value))
 
 
@@ -275,7 +261,7 @@ def _schema(base: Path, value: str | None) -> Any:
         return default_schema()
     candidate = _resolve(base, value)
     if candidate.suffix == ".toml" or candidate.exists():
-        return _config(load_schema, candidate, "schema file")
+        return load_config(load_schema, candidate, "schema file")
     return default_schema(value)
 
 

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pplink._toml import read_toml
+from pplink._toml import describe_value, read_toml
 from pplink.errors import ConfigError
 
 __all__ = [
@@ -259,17 +259,17 @@ class Schema:
         """
         if not isinstance(data, AbcMapping):
             raise ConfigError(
-                f"{source}: a schema must be a table of settings (found {_kind(data)}); "
+                f"{source}: a schema must be a table of settings (found {describe_value(data)}); "
                 "see the shipped schema nl-person for an example"
             )
         data = dict(data)
         version = data.pop("version", None)
         if version != SCHEMA_VERSION or not isinstance(version, int) or isinstance(version, bool):
-            raise ConfigError(f"{source}: 'version' must be {SCHEMA_VERSION} (found {_kind(version)})")
+            raise ConfigError(f"{source}: 'version' must be {SCHEMA_VERSION} (found {describe_value(version)})")
         name = _take(data, "name", str, source)
         project = data.pop("project", "default")
         if not isinstance(project, str) or not project:
-            raise ConfigError(f"{source}: 'project' must be a non-empty string (found {_kind(project)})")
+            raise ConfigError(f"{source}: 'project' must be a non-empty string (found {describe_value(project)})")
         clk = _table(data.pop("clk", None), "[clk]", "bits = 1024", source)
         if set(clk) - {"bits"}:
             raise ConfigError(
@@ -280,7 +280,7 @@ class Schema:
         if raw_fields is not None and not isinstance(raw_fields, dict):
             raise ConfigError(
                 f"{source}: 'fields' must be a table of [fields.NAME] tables, one per field "
-                f"(found {_kind(raw_fields)})"
+                f"(found {describe_value(raw_fields)})"
             )
         if not raw_fields:
             raise ConfigError(f"{source}: at least one [fields.NAME] table is required")
@@ -291,7 +291,7 @@ class Schema:
             if not isinstance(spec, dict):
                 raise ConfigError(
                     f"{source}: [fields.{fname}] must be a table of settings such as clk_k = 10 "
-                    f"(found {_kind(spec)})"
+                    f"(found {describe_value(spec)})"
                 )
             unknown = set(spec) - allowed
             if unknown:
@@ -333,7 +333,7 @@ class Schema:
             )
         _check_types(hard, _HARDENING_TYPES, f"{source}: [hardening]")
         if not isinstance(clk_bits, int) or isinstance(clk_bits, bool):
-            raise ConfigError(f"{source}: [clk] bits must be an integer (found {_kind(clk_bits)})")
+            raise ConfigError(f"{source}: [clk] bits must be an integer (found {describe_value(clk_bits)})")
         try:
             return cls(
                 name=name,
@@ -358,27 +358,6 @@ _HARDENING_TYPES: dict[str, type] = {
 }
 
 
-def _kind(value: Any) -> str:
-    """A short description of a wrong value for error messages (never a long repr).
-
-    Example:
-        >>> _kind(True), _kind("1024"), _kind([1]), _kind(10**50)
-        ('true', "the string '1024'", 'a list', 'a 51-digit number')
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "nothing"
-    if isinstance(value, (int, float)):
-        text = repr(value)
-        return text if len(text) <= 20 else f"a {len(text)}-digit number"
-    if isinstance(value, str):
-        text = repr(value)
-        return f"the string {text}" if len(text) <= 40 else f"a string of {len(value)} characters"
-    names = {list: "a list", dict: "a table", tuple: "a list"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
 def _names(keys: Any) -> str:
     """Unknown keys for error messages, sorted, whatever their type."""
     return ", ".join(sorted(repr(k) if not isinstance(k, str) else k for k in keys))
@@ -389,7 +368,7 @@ def _table(value: Any, what: str, example: str, source: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{source}: {what} must be a table (e.g. {example}), found {_kind(value)}")
+        raise ConfigError(f"{source}: {what} must be a table (e.g. {example}), found {describe_value(value)}")
     return value
 
 
@@ -407,7 +386,7 @@ def _check_types(values: dict[str, Any], types: dict[str, type], where: str) -> 
         ok = isinstance(value, typ) and not (typ is int and isinstance(value, bool))
         if not ok:
             names = {bool: "true or false", int: "an integer", str: "a string"}
-            raise ConfigError(f"{where}: {key!r} must be {names[typ]} (found {_kind(value)})")
+            raise ConfigError(f"{where}: {key!r} must be {names[typ]} (found {describe_value(value)})")
 
 
 def _string_list(value: Any, where: str) -> tuple[str, ...]:
@@ -429,11 +408,11 @@ def _check_dataclass_types(s: Schema) -> None:
         if not cond:
             raise ConfigError(msg)
 
-    need(isinstance(s.name, str) and bool(s.name), f"'name' must be a non-empty string (found {_kind(s.name)})")
+    need(isinstance(s.name, str) and bool(s.name), f"'name' must be a non-empty string (found {describe_value(s.name)})")
     need(isinstance(s.version, int) and not isinstance(s.version, bool) and s.version == SCHEMA_VERSION,
-         f"'version' must be {SCHEMA_VERSION} (found {_kind(s.version)})")
+         f"'version' must be {SCHEMA_VERSION} (found {describe_value(s.version)})")
     need(isinstance(s.clk_bits, int) and not isinstance(s.clk_bits, bool),
-         f"clk bits must be an integer (found {_kind(s.clk_bits)})")
+         f"clk bits must be an integer (found {describe_value(s.clk_bits)})")
     need(isinstance(s.fields, tuple) and all(isinstance(f, BloomField) for f in s.fields),
          "fields must be a tuple of BloomField")
     need(isinstance(s.tokens, tuple) and all(isinstance(t, TokenSpec) for t in s.tokens),
@@ -443,7 +422,7 @@ def _check_dataclass_types(s: Schema) -> None:
         for key, typ in (("name", str), *_FIELD_TYPES.items()):
             value = getattr(f, key)
             need(isinstance(value, typ) and not (typ is int and isinstance(value, bool)),
-                 f"field {f.name!r}: {key!r} must be {_TYPE_NAMES[typ]} (found {_kind(value)})")
+                 f"field {f.name!r}: {key!r} must be {_TYPE_NAMES[typ]} (found {describe_value(value)})")
     for t in s.tokens:
         need(isinstance(t.name, str) and bool(t.name), f"token name {t.name!r} must be a non-empty string")
         for key in ("fields", "optional"):
@@ -454,7 +433,7 @@ def _check_dataclass_types(s: Schema) -> None:
     for key, typ in _HARDENING_TYPES.items():
         value = getattr(s.hardening, key)
         need(isinstance(value, typ) and not (typ is int and isinstance(value, bool)),
-             f"hardening.{key} must be {_TYPE_NAMES[typ]} (found {_kind(value)})")
+             f"hardening.{key} must be {_TYPE_NAMES[typ]} (found {describe_value(value)})")
 
 
 _TYPE_NAMES = {bool: "true or false", int: "an integer", str: "a string"}
@@ -468,17 +447,17 @@ def _validate(s: Schema) -> None:
     _check_dataclass_types(s)
     check_project_name(s.project)
     need(isinstance(s.clk_bits, int) and 64 <= s.clk_bits <= _MAX_BITS and s.clk_bits % 64 == 0,
-         f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {_kind(s.clk_bits)})")
+         f"clk bits must be a multiple of 64 between 64 and {_MAX_BITS} (found {describe_value(s.clk_bits)})")
     names = [f.name for f in s.fields]
     need(len(names) == len(set(names)), "field names must be unique")
     h = s.hardening
     for f in s.fields:
         need(f.tokenizer in _TOKENIZERS, f"field {f.name!r}: tokenizer must be one of {_TOKENIZERS}")
-        need(isinstance(f.q, int) and 1 <= f.q <= 8, f"field {f.name!r}: q must be an integer 1..8 (found {_kind(f.q)})")
-        need(isinstance(f.clk_k, int) and 0 <= f.clk_k <= 200, f"field {f.name!r}: clk_k must be 0..200 (found {_kind(f.clk_k)})")
-        need(isinstance(f.k, int) and 1 <= f.k <= 200, f"field {f.name!r}: k must be 1..200 (found {_kind(f.k)})")
+        need(isinstance(f.q, int) and 1 <= f.q <= 8, f"field {f.name!r}: q must be an integer 1..8 (found {describe_value(f.q)})")
+        need(isinstance(f.clk_k, int) and 0 <= f.clk_k <= 200, f"field {f.name!r}: clk_k must be 0..200 (found {describe_value(f.clk_k)})")
+        need(isinstance(f.k, int) and 1 <= f.k <= 200, f"field {f.name!r}: k must be 1..200 (found {describe_value(f.k)})")
         need(isinstance(f.bits, int) and 0 <= f.bits <= _MAX_BITS and f.bits % 64 == 0,
-             f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS} (found {_kind(f.bits)})")
+             f"field {f.name!r}: bits must be 0 or a multiple of 64 up to {_MAX_BITS} (found {describe_value(f.bits)})")
         need(f.clk_k > 0 or f.bits > 0, f"field {f.name!r} is neither in the CLK (clk_k) nor has its own filter (bits)")
         need(not f.derive or (f.derive.count(":") == 1 and f.derive.endswith(":year") and len(f.derive) > 5),
              f"field {f.name!r}: derive must be '' or 'FIELD:year'")
@@ -487,7 +466,7 @@ def _validate(s: Schema) -> None:
         need(bool(t.fields), f"token {t.name!r} needs at least one field in 'fields'")
         need(len(set(t.all_fields)) == len(t.all_fields), f"token {t.name!r} lists a field twice")
     need(sum(t.household for t in s.tokens) <= 1, "at most one token may be the household token")
-    need(isinstance(h.diffusion, int) and 0 <= h.diffusion <= 64, f"hardening.diffusion (t) must be 0..64 (found {_kind(h.diffusion)})")
+    need(isinstance(h.diffusion, int) and 0 <= h.diffusion <= 64, f"hardening.diffusion (t) must be 0..64 (found {describe_value(h.diffusion)})")
     need(isinstance(h.diffusion_bits, int) and 0 <= h.diffusion_bits <= _MAX_BITS and h.diffusion_bits % 64 == 0,
          f"hardening.diffusion_bits must be 0 (same length) or a multiple of 64 up to {_MAX_BITS}")
     need(not h.diffusion_bits or h.diffusion > 0, "hardening.diffusion_bits needs diffusion > 0")

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
 
+from pplink._toml import describe_value
 from pplink.errors import ConfigError
 
 __all__ = [
@@ -378,27 +379,6 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _kind(value: Any) -> str:
-    """A short description of a wrong value for error messages (never a long repr).
-
-    Example:
-        >>> _kind(True), _kind("10"), _kind([1]), _kind(float("nan"))
-        ('true', "the string '10'", 'a list', 'nan')
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "nothing"
-    if isinstance(value, (int, float)):
-        text = repr(value)
-        return text if len(text) <= 20 else f"a {len(text)}-digit number"
-    if isinstance(value, str):
-        text = repr(value)
-        return f"the string {text}" if len(text) <= 40 else f"a string of {len(value)} characters"
-    names = {list: "a list", tuple: "a list", dict: "a table"}
-    return names.get(type(value), "a table" if isinstance(value, Mapping) else f"a {type(value).__name__}")
-
-
 def _keys(keys: Any) -> str:
     """Keys for error messages, sorted whatever their type."""
     return ", ".join(sorted(k if isinstance(k, str) else repr(k) for k in keys))
@@ -410,7 +390,7 @@ _MAX_WHOLE = 10**9
 
 def _typed(section: str, key: str, value: Any, default: Any) -> Any:
     where = f"[{section}] {key}"
-    found = f" (found {_kind(value)})"
+    found = f" (found {describe_value(value)})"
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false{found}")
@@ -443,7 +423,7 @@ def _build_section(name: str, raw: Any) -> Any:
     if raw is None:
         return cls()
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"[{name}] must be a table (found {_kind(raw)})")
+        raise ConfigError(f"[{name}] must be a table (found {describe_value(raw)})")
     defaults = cls()
     known = {f for f in cls.__dataclass_fields__}
     unknown = set(raw) - known
@@ -463,7 +443,7 @@ def _build_section(name: str, raw: Any) -> Any:
             ):
                 raise ConfigError(
                     f"[magnitude] dominance must be a list of [n, k] pairs, e.g. [[1, 50]] (found an item "
-                    f"{_kind(item)})"
+                    f"{describe_value(item)})"
                 )
             if abs(item[0]) > _MAX_WHOLE:
                 raise ConfigError(f"[magnitude] dominance n must be at most {_MAX_WHOLE:,}")
@@ -533,7 +513,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         5
     """
     if not isinstance(data, Mapping):
-        raise ConfigError(f"a policy must be a table of sections (found {_kind(data)})")
+        raise ConfigError(f"a policy must be a table of sections (found {describe_value(data)})")
     unknown = set(data) - _TOP_KEYS - set(_SECTIONS)
     if unknown:
         raise ConfigError(
@@ -542,18 +522,18 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
     fv = data.get("format_version", POLICY_FORMAT_VERSION)
     if fv != POLICY_FORMAT_VERSION or isinstance(fv, bool) or not isinstance(fv, int):
         raise ConfigError(
-            f"policy format_version {_kind(fv)} is not supported (expected {POLICY_FORMAT_VERSION})"
+            f"policy format_version {describe_value(fv)} is not supported (expected {POLICY_FORMAT_VERSION})"
         )
     head = data.get("policy")
     head = {} if head is None else head
     if not isinstance(head, Mapping):
-        raise ConfigError(f"[policy] must be a table with name, version, description, source (found {_kind(head)})")
+        raise ConfigError(f"[policy] must be a table with name, version, description, source (found {describe_value(head)})")
     bad = set(head) - {"name", "version", "description", "source"}
     if bad:
         raise ConfigError(f"[policy] has unknown key(s) {_keys(bad)}; allowed: description, name, source, version")
     for key in head:
         if not isinstance(head[key], str):
-            raise ConfigError(f"[policy] {key} must be a string (found {_kind(head[key])})")
+            raise ConfigError(f"[policy] {key} must be a string (found {describe_value(head[key])})")
     sections = {name: _build_section(name, data.get(name)) for name in _SECTIONS}
     policy = Policy(
         name=head.get("name", "custom"),
@@ -603,7 +583,7 @@ def load_policy(
     if overrides is not None and not isinstance(overrides, Mapping):
         raise ConfigError(
             f"policy overrides must be a table of sections, e.g. {{'frequency': {{'min_persons': 15}}}} "
-            f"(found {_kind(overrides)})"
+            f"(found {describe_value(overrides)})"
         )
     origin = ""
     if isinstance(source, Policy):
@@ -645,7 +625,7 @@ def load_policy(
             )
     else:
         raise ConfigError(
-            f"a policy must be a preset name, a .toml file, a table or a Policy (found {_kind(source)})"
+            f"a policy must be a preset name, a .toml file, a table or a Policy (found {describe_value(source)})"
         )
     if overrides:
         data = _deep_merge(dict(data), overrides)

@@ -221,6 +221,16 @@ def _sort_bands(keys: np.ndarray, bits_per_band: int) -> tuple[np.ndarray, np.nd
     return sorted_keys, rows
 
 
+@numba.njit(cache=True, inline="always")
+def _run_end(keys: np.ndarray, band: int, start: int) -> int:
+    """End of the run of equal keys that starts at ``start`` in a band's sorted keys."""
+    end = start
+    n = keys.shape[1]
+    while end < n and keys[band, end] == keys[band, start]:
+        end += 1
+    return end
+
+
 @numba.njit(cache=True, parallel=True)
 def _joined_buckets(ka: np.ndarray, ra: np.ndarray, kb: np.ndarray, max_bucket: int,
                     joined: np.ndarray, bound: np.ndarray) -> None:
@@ -237,13 +247,8 @@ def _joined_buckets(ka: np.ndarray, ra: np.ndarray, kb: np.ndarray, max_bucket: 
             elif ka[band, i] > kb[band, j]:
                 j += 1
             else:
-                k = ka[band, i]
-                i2 = i
-                while i2 < na and ka[band, i2] == k:
-                    i2 += 1
-                j2 = j
-                while j2 < nb and kb[band, j2] == k:
-                    j2 += 1
+                i2 = _run_end(ka, band, i)
+                j2 = _run_end(kb, band, j)
                 if i2 - i <= max_bucket and j2 - j <= max_bucket:
                     total += (i2 - i) * (j2 - j)
                     for x in range(i, i2):
@@ -278,13 +283,8 @@ def _collect(first_band: int, keys_a: np.ndarray, keys_b: np.ndarray, ka: np.nda
             elif ka[band, i] > kb[band, j]:
                 j += 1
             else:
-                k = ka[band, i]
-                i2 = i
-                while i2 < na and ka[band, i2] == k:
-                    i2 += 1
-                j2 = j
-                while j2 < nb and kb[band, j2] == k:
-                    j2 += 1
+                i2 = _run_end(ka, band, i)
+                j2 = _run_end(kb, band, j)
                 if joined[ra[band, i], band]:
                     for x in range(i, i2):
                         row_a = ra[band, x]

@@ -777,7 +777,8 @@ def popcounts(a: np.ndarray) -> np.ndarray:
 # -------------------------------------------------------------------- public: pairs
 
 
-def _pairs(a: Any, b: Any, ia: Any, ib: Any, metric: int, n_threads: int | None) -> np.ndarray:
+def _check_pairs(a: Any, b: Any, ia: Any, ib: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Filters and pair indices, checked (same width, indices in range, equal lengths)."""
     a = _check_filters(a, "a")
     b = _check_filters(b, "b")
     _check_same_width(a, b)
@@ -785,6 +786,11 @@ def _pairs(a: Any, b: Any, ia: Any, ib: Any, metric: int, n_threads: int | None)
     ib_ = _check_indices(ib, b.shape[0], "ib")
     if ia_.shape != ib_.shape:
         raise ValueError(f"ia and ib must have the same length, got {ia_.shape[0]} and {ib_.shape[0]}")
+    return a, b, ia_, ib_
+
+
+def _pairs(a: Any, b: Any, ia: Any, ib: Any, metric: int, n_threads: int | None) -> np.ndarray:
+    a, b, ia_, ib_ = _check_pairs(a, b, ia, ib)
     out = np.empty(ia_.shape[0], np.float64)
     if out.size:
         with _Threads(n_threads):
@@ -821,13 +827,7 @@ def dice_pairs_fields(
         >>> dice_pairs_fields(both, both, [0], [1], [(0, 1), (1, 1)]).tolist()
         [[0.6666666666666666, 0.6666666666666666]]
     """
-    a = _check_filters(a, "a")
-    b = _check_filters(b, "b")
-    _check_same_width(a, b)
-    ia_ = _check_indices(ia, a.shape[0], "ia")
-    ib_ = _check_indices(ib, b.shape[0], "ib")
-    if ia_.shape != ib_.shape:
-        raise ValueError(f"ia and ib must have the same length, got {ia_.shape[0]} and {ib_.shape[0]}")
+    a, b, ia_, ib_ = _check_pairs(a, b, ia, ib)
     sp = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
     if len(sp) and (sp[:, 0].min() < 0 or sp[:, 1].min() < 1 or (sp[:, 0] + sp[:, 1]).max() > a.shape[1]):
         raise ValueError(f"spans must lie within the {a.shape[1]} words of the filters")
