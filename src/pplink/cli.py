@@ -325,15 +325,7 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
             else:
                 res = link_spark(spark, inputs[0], inputs[1], settings)
                 table, spark_candidates = res.links, res.candidates.drop("ia", "ib")
-                summary = {
-                    "inputs": [str(p) for p in inputs],
-                    "engine": "spark",
-                    "stats": res.stats,
-                    "model": res.model.summary().to_dict("records"),
-                    "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
-                    "estimated_precision": res.stats.get("estimated_precision"),
-                    "estimated_recall": res.stats.get("estimated_recall"),
-                }
+                summary = {**_pair_summary(inputs, res), "engine": "spark"}
             # the main output last: it appears only when everything else is written
             if candidates_path is not None:
                 write_via_driver(spark_candidates, candidates_path)
@@ -357,20 +349,25 @@ def link(inputs: tuple[Path, ...], output: Path, cluster: bool, dedup: bool, sol
             res = link_pair(data[0], data[1], settings)
             table = res.links
             candidates = res.named_candidates
-            summary = {
-                "inputs": [str(p) for p in inputs],
-                "stats": res.stats,
-                "model": res.model.summary().to_dict("records"),
-                "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
-                "estimated_precision": res.stats.get("estimated_precision"),
-                "estimated_recall": res.stats.get("estimated_recall"),
-            }
+            summary = _pair_summary(inputs, res)
     # the main output last: it appears only when everything else is written
     if candidates_path is not None:
         _write_table(candidates, candidates_path)
     _write_json(summary, summary_path)
     _write_table(table, output)
     _echo_link_result(cluster, table, summary, output, summary_path)
+
+
+def _pair_summary(inputs: tuple[Path, ...], res: Any) -> dict[str, Any]:
+    """The summary JSON of a two-source link (either engine's result)."""
+    return {
+        "inputs": [str(p) for p in inputs],
+        "stats": res.stats,
+        "model": res.model.summary().to_dict("records"),
+        "threshold_curve": res.threshold.curve.to_dict("records") if res.threshold else None,
+        "estimated_precision": res.stats.get("estimated_precision"),
+        "estimated_recall": res.stats.get("estimated_recall"),
+    }
 
 
 def _echo_link_result(cluster: bool, table: Any, summary: dict[str, Any], output: Path, summary_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_token_pairs_skip_oversized_groups():
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n_a=st.integers(0, 30), n_b=st.integers(0, 30), max_group=st.integers(1, 5))
 def test_token_pairs_equal_brute_force(seed, n_a, n_b, max_group):
-    from pplink.linkage.blocking import count_token_pairs
+    from pplink.linkage.blocking import token_join
 
     rng = np.random.default_rng(seed)
     values = rng.integers(0, 256, size=(4, 16), dtype=np.uint8)
@@ -104,4 +104,4 @@ def test_token_pairs_equal_brute_force(seed, n_a, n_b, max_group):
     assert sorted(zip(ia.tolist(), ib.tolist())) == sorted(expected)
     assert len(ia) == len(expected)  # no duplicates
     every = sum(1 for i in range(n_a) for j in range(n_b) if pa[i] and pb[j] and key(ta[i]) == key(tb[j]))
-    assert count_token_pairs(ta, pa, tb, pb) == every
+    assert token_join(ta, pa, tb, pb).n_equal == every

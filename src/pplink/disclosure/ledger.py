@@ -657,97 +657,86 @@ class Ledger:
         definition: dict[str, Any],
         description: str = "",
     ) -> int:
-        """Store a protected release; returns its id.
+        """Store a protected release; returns its id. :func:`pplink.release` calls it when given a ledger.
 
         Example:
-            >>> # see tests/disclosure/test_ledger.py for a full round trip
-            >>> True
-            True
+            >>> import os, tempfile
+            >>> from pplink.disclosure.api import release
+            >>> from pplink.disclosure.synthetic import synthetic_clients
+            >>> path = os.path.join(tempfile.mkdtemp(), "ledger.sqlite")
+            >>> _ = release(synthetic_clients(300, n_wijken=3, seed=2), ["wijk"], "count", "neighbourhood",
+            ...             unit="household", ledger=path)
+            >>> [r["id"] for r in Ledger(path).releases()]
+            [1]
         """
         with self._guard("written"):
-            return self._record(ctx, table, problem, hidden, status, published, policy=policy,
-                                definition=definition, description=description)
-
-    def _record(
-        self,
-        ctx: LedgerContext,
-        table: TableData,
-        problem: ProtectionProblem,
-        hidden: np.ndarray,
-        status: list[str],
-        published: np.ndarray,
-        *,
-        policy: Policy,
-        definition: dict[str, Any],
-        description: str,
-    ) -> int:
-        new_units = table.cell_persons.tocsr()
-        hh_units = table.cell_households.tocsr()
-        unit_hash = ctx.person_hash if table.unit == "person" else ctx.household_hash
-        pop = hashlib.sha256(np.sort(unit_hash).tobytes()).hexdigest()
-        eq, ub = problem.A_eq.tocsr(), problem.A_ub.tocsr()
-        arrays = {
-            "n_cells": np.array(table.n_cells),
-            "persons_indptr": new_units.indptr.astype(np.int64),
-            "persons_indices": new_units.indices.astype(np.int64),
-            "persons_hash": ctx.person_hash,
-            "person_household": ctx.person_household,
-            "households_indptr": hh_units.indptr.astype(np.int64),
-            "households_indices": hh_units.indices.astype(np.int64),
-            "households_hash": ctx.household_hash,
-            "eq_data": eq.data,
-            "eq_indices": eq.indices.astype(np.int64),
-            "eq_indptr": eq.indptr.astype(np.int64),
-            "eq_rows": np.array(eq.shape[0]),
-            "ub_data": ub.data,
-            "ub_indices": ub.indices.astype(np.int64),
-            "ub_indptr": ub.indptr.astype(np.int64),
-            "ub_rows": np.array(ub.shape[0]),
-            "value": problem.value,
-            "up_room": problem.up_room,
-            "down_room": problem.down_room,
-            "pub_up": problem.pub_up,
-            "pub_down": problem.pub_down,
-            "upl": problem.upl,
-            "lpl": problem.lpl,
-            "primary": problem.primary.astype(np.int8),
-            "hidden": np.asarray(hidden).astype(np.int8),
-        }
-        assert set(arrays) == _ARRAYS
-        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        with self._db:
-            cur = self._db.execute(
-                "INSERT INTO releases (created, description, policy_fingerprint, family, definition, "
-                "population_fingerprint, n_cells, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    created,
-                    description,
-                    policy.fingerprint,
-                    ctx.family,
-                    json.dumps(definition, sort_keys=True),
-                    pop,
-                    table.n_cells,
-                    _pack(arrays),
-                ),
-            )
-            rid = int(cur.lastrowid)
-            self._db.executemany(
-                "INSERT INTO cells VALUES (?, ?, ?, ?, ?)",
-                [
+            new_units = table.cell_persons.tocsr()
+            hh_units = table.cell_households.tocsr()
+            unit_hash = ctx.person_hash if table.unit == "person" else ctx.household_hash
+            pop = hashlib.sha256(np.sort(unit_hash).tobytes()).hexdigest()
+            eq, ub = problem.A_eq.tocsr(), problem.A_ub.tocsr()
+            arrays = {
+                "n_cells": np.array(table.n_cells),
+                "persons_indptr": new_units.indptr.astype(np.int64),
+                "persons_indices": new_units.indices.astype(np.int64),
+                "persons_hash": ctx.person_hash,
+                "person_household": ctx.person_household,
+                "households_indptr": hh_units.indptr.astype(np.int64),
+                "households_indices": hh_units.indices.astype(np.int64),
+                "households_hash": ctx.household_hash,
+                "eq_data": eq.data,
+                "eq_indices": eq.indices.astype(np.int64),
+                "eq_indptr": eq.indptr.astype(np.int64),
+                "eq_rows": np.array(eq.shape[0]),
+                "ub_data": ub.data,
+                "ub_indices": ub.indices.astype(np.int64),
+                "ub_indptr": ub.indptr.astype(np.int64),
+                "ub_rows": np.array(ub.shape[0]),
+                "value": problem.value,
+                "up_room": problem.up_room,
+                "down_room": problem.down_room,
+                "pub_up": problem.pub_up,
+                "pub_down": problem.pub_down,
+                "upl": problem.upl,
+                "lpl": problem.lpl,
+                "primary": problem.primary.astype(np.int8),
+                "hidden": np.asarray(hidden).astype(np.int8),
+            }
+            assert set(arrays) == _ARRAYS
+            created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            with self._db:
+                cur = self._db.execute(
+                    "INSERT INTO releases (created, description, policy_fingerprint, family, definition, "
+                    "population_fingerprint, n_cells, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        rid,
-                        c,
-                        json.dumps(list(table.labels(c))),
-                        status[c],
-                        None if hidden[c] or not np.isfinite(published[c]) else float(published[c]),
-                    )
-                    for c in range(table.n_cells)
-                ],
-            )
-            self._db.executemany(
-                "INSERT INTO links VALUES (?, ?, ?, ?)", [(rid, c, orid, oc) for c, orid, oc in ctx.links]
-            )
-        return rid
+                        created,
+                        description,
+                        policy.fingerprint,
+                        ctx.family,
+                        json.dumps(definition, sort_keys=True),
+                        pop,
+                        table.n_cells,
+                        _pack(arrays),
+                    ),
+                )
+                rid = int(cur.lastrowid)
+                self._db.executemany(
+                    "INSERT INTO cells VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            rid,
+                            c,
+                            json.dumps(list(table.labels(c))),
+                            status[c],
+                            None if hidden[c] or not np.isfinite(published[c]) else float(published[c]),
+                        )
+                        for c in range(table.n_cells)
+                    ],
+                )
+                self._db.executemany(
+                    "INSERT INTO links VALUES (?, ?, ?, ?)", [(rid, c, orid, oc) for c, orid, oc in ctx.links]
+                )
+            return rid
 
 
 def _check_file(p: Path) -> bool:

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from pplink.linkage.blocking import lsh_pairs, token_pairs, union_pairs
+from pplink.linkage.blocking import lsh_dice_pairs, lsh_pairs, token_join, token_pairs, union_pairs
 from pplink.linkage.cluster import Clusters, cluster_records, deduplicate, households_from_tokens
 from pplink.linkage.evaluate import blocking_metrics, cluster_metrics, evaluate_links, pair_metrics
 from pplink.linkage.model import FellegiSunter, levels_from_agreement, levels_from_similarity
@@ -53,6 +53,8 @@ __all__ = [
     "link",
     "link_many",
     "lsh_pairs",
+    "lsh_dice_pairs",
+    "token_join",
     "one_to_many",
     "one_to_one_greedy",
     "one_to_one_optimal",

@@ -31,7 +31,7 @@ import numpy as np
 
 from pplink.linkage.similarity import _popcount64, _row_popcounts, _score
 
-__all__ = ["token_pairs", "count_token_pairs", "auto_bits_per_band", "auto_bits_sample", "auto_bits_from_sample", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
+__all__ = ["token_pairs", "token_join", "TokenJoin", "auto_bits_per_band", "auto_bits_sample", "auto_bits_from_sample", "lsh_pairs", "lsh_dice_pairs", "LshResult", "band_positions", "union_pairs", "pair_keys"]
 
 
 def pair_keys(ia: np.ndarray, ib: np.ndarray, n_b: int) -> np.ndarray:
@@ -110,6 +110,40 @@ def _token_join(a0: np.ndarray, a1: np.ndarray, ra: np.ndarray, b0: np.ndarray, 
     return t, every
 
 
+class TokenJoin(NamedTuple):
+    """Pairs with equal tokens (groups of at most ``max_group`` per side) and ``n_equal``, the
+    number of pairs with equal tokens over all groups, however large."""
+
+    ia: np.ndarray
+    ib: np.ndarray
+    n_equal: float
+
+
+def token_join(
+    tokens_a: np.ndarray,
+    present_a: np.ndarray,
+    tokens_b: np.ndarray,
+    present_b: np.ndarray,
+    *,
+    max_group: int = 1000,
+) -> TokenJoin:
+    """:func:`token_pairs` and the count of all equal-token pairs, from one sort of each side.
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.zeros((3, 16), dtype=np.uint8); t[2, 0] = 1
+        >>> j = token_join(t, np.array([True, True, True]), t, np.array([True, True, False]), max_group=1)
+        >>> j.ia.tolist(), j.n_equal   # the group of two is too large to pair, but counted
+        ([], 4.0)
+    """
+    ga, gb = _token_groups(tokens_a, present_a), _token_groups(tokens_b, present_b)
+    none = np.empty(0, dtype=np.int64)
+    total, every = _token_join(*ga, *gb, max_group, none, none, False)
+    pa, pb = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    _token_join(*ga, *gb, max_group, pa, pb, True)
+    return TokenJoin(pa, pb, float(every))
+
+
 def token_pairs(
     tokens_a: np.ndarray,
     present_a: np.ndarray,
@@ -130,27 +164,8 @@ def token_pairs(
         >>> token_pairs(t, np.array([True, True]), t[::-1].copy(), np.array([True, False]))
         (array([1]), array([0]))
     """
-    ga, gb = _token_groups(tokens_a, present_a), _token_groups(tokens_b, present_b)
-    none = np.empty(0, dtype=np.int64)
-    total, _ = _token_join(*ga, *gb, max_group, none, none, False)
-    pa, pb = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
-    _token_join(*ga, *gb, max_group, pa, pb, True)
-    return pa, pb
-
-
-def count_token_pairs(tokens_a: np.ndarray, present_a: np.ndarray, tokens_b: np.ndarray,
-                      present_b: np.ndarray) -> float:
-    """Number of record pairs (a, b) with equal tokens, however large the groups.
-
-    Example:
-        >>> import numpy as np
-        >>> t = np.zeros((3, 16), dtype=np.uint8); t[2, 0] = 1
-        >>> count_token_pairs(t, np.array([True, True, True]), t, np.array([True, True, False]))
-        4.0
-    """
-    none = np.empty(0, dtype=np.int64)
-    return float(_token_join(*_token_groups(tokens_a, present_a), *_token_groups(tokens_b, present_b),
-                             2**62, none, none, False)[1])
+    found = token_join(tokens_a, present_a, tokens_b, present_b, max_group=max_group)
+    return found.ia, found.ib
 
 
 @numba.njit(cache=True, parallel=True)

@@ -44,7 +44,7 @@ import pandas as pd
 
 from pplink.encoded import EncodedDataset, check_compatible
 from pplink.errors import ConfigError
-from pplink.linkage.blocking import auto_bits_per_band, count_token_pairs, lsh_dice_pairs, token_pairs, union_pairs
+from pplink.linkage.blocking import auto_bits_per_band, lsh_dice_pairs, token_join, token_pairs, union_pairs
 from pplink.linkage.features import DEFAULT_LEVELS, Feature, comparison_vectors, derive_features
 from pplink.linkage.model import FellegiSunter, unique_patterns
 from pplink.linkage.cluster import cluster_records
@@ -66,6 +66,10 @@ class LinkSettings:
       (Hamming LSH, for very large inputs), ``"tokens"`` (token joins only) or ``"auto"``
       (all-pairs up to ``auto_all_pairs_limit`` comparisons, else LSH). Token joins are always
       added unless ``token_blocking`` is false.
+    * ``lsh_bands``, ``lsh_bits_per_band``: LSH bands and CLK bits per band; ``None`` bits per
+      band are chosen from the data (:func:`~pplink.linkage.blocking.auto_bits_per_band`).
+      LSH pairs are kept when their CLK Dice reaches ``candidate_threshold``, at most
+      ``candidate_top_k`` per record (:func:`~pplink.linkage.blocking.lsh_dice_pairs`).
     * ``levels``: Dice cut points for per-field comparison levels.
     * ``match_threshold``: ``None`` chooses it automatically from the model (never below
       ``min_match_probability``).
@@ -263,11 +267,9 @@ def _household_u(a: EncodedDataset, b: EncodedDataset, f: Feature, u_random: np.
     """
     t = a.metadata.household_token
     assert t is not None
-    n_same = count_token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
+    ia, ib, n_same = token_join(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
     if dedup:  # the self-join counts c * c per address; pairs of distinct records: c * (c - 1) / 2
         n_same = (n_same - float(a.token_present[t].sum())) / 2
-    ia, ib = token_pairs(a.tokens[t], a.token_present[t], b.tokens[t], b.token_present[t])
-    if dedup:
         keep = ia < ib
         ia, ib = ia[keep], ib[keep]
     levels = comparison_vectors(a, b, ia, ib, [f])[:, 0] if len(ia) else np.zeros(0, dtype=np.int8)

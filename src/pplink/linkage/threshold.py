@@ -106,7 +106,7 @@ class ThresholdChoice:
                 lo, hi = lo - 0.5, hi + 0.5
             x = np.clip(x, lo, hi)
             edges = np.linspace(lo, hi, bins + 1)
-            t = _logit2(self.threshold)
+            t = logit2(self.threshold)
         else:
             raise ValueError("scale must be 'probability' or 'weight'")
         w = np.ones(p.size) if self._counts is None else self._counts
@@ -125,7 +125,13 @@ class ThresholdChoice:
         return out
 
 
-def _logit2(p: float) -> float:
+def logit2(p: float) -> float:
+    """``log2(p / (1 - p))``, the posterior log-odds in bits (infinite at 0 and 1).
+
+    Example:
+        >>> logit2(0.5), round(logit2(0.8), 9), logit2(1.0)
+        (0.0, 2.0, inf)
+    """
     if p <= 0.0:
         return -math.inf
     if p >= 1.0:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pplink.errors import InputError
+from pplink.linkage.threshold import logit2
 
 __all__ = ["RunData", "SourceStats", "PairStats", "TableStats", "collect_run", "clean_reason"]
 
@@ -303,14 +304,6 @@ def _sources(output: Path, names: list[str], result: Any | None, data: RunData) 
         data.sources.append(st)
 
 
-def _logit2(p: float) -> float:
-    if p <= 0.0:
-        return -math.inf
-    if p >= 1.0:
-        return math.inf
-    return math.log2(p) - math.log2(1.0 - p)
-
-
 def _pairs(output: Path, summary: dict[str, Any] | None, data: RunData) -> None:
     links = _csv(output / "linkage" / "links.csv", ["source_a", "source_b", "probability", "match_weight"], "links file")
     cand_path = output / "linkage" / "candidates.parquet"
@@ -390,7 +383,7 @@ def _pairs(output: Path, summary: dict[str, Any] | None, data: RunData) -> None:
         if ps.threshold is not None and ps.n_a and ps.n_b and ps.estimated_matches:
             lam = float(ps.estimated_matches) / (float(ps.n_a) * float(ps.n_b))
             if 0 < lam < 1:
-                wt = _logit2(float(ps.threshold)) - _logit2(lam)
+                wt = logit2(float(ps.threshold)) - logit2(lam)
                 ps.weight_threshold = wt if math.isfinite(wt) else None
         if ps.threshold is not None and ps.n_links and float(ps.threshold) < 0.5:
             ps.flags.append("threshold p < 0.5")
